@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "hoptrace",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hoptrace", targets: ["hoptrace"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // The only C module: libevent (core, extra, pthreads) through pkg-config.
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent_core",
+            providers: [.apt(["libevent-dev", "pkg-config"])]
+        ),
+        // Swift owners of libevent objects. The only module that imports CLibevent.
+        .target(name: "Libevent", dependencies: ["CLibevent"], swiftSettings: strict),
+        // Pure HTTP/1.1 codec: no I/O, no C.
+        .target(name: "HTTP1", swiftSettings: strict),
+        // YAML → validated configuration values.
+        .target(
+            name: "Config",
+            dependencies: ["HTTP1", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Routing, header policy, exchanges, pools, workers.
+        .target(
+            name: "Proxy",
+            dependencies: ["HTTP1", "Libevent", "Config", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "hoptrace",
+            dependencies: [
+                "Proxy", "Config", "Libevent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HTTP1Tests",
+            dependencies: ["HTTP1", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: ["Proxy", "Config", "Libevent", "HTTP1", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+    ]
+)

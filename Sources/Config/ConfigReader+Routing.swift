@@ -1,0 +1,119 @@
+import Yams
+
+extension ConfigReader {
+    mutating func upstreams(_ node: Node) -> [String: ProxyConfiguration.Upstream] {
+        var upstreams: [String: ProxyConfiguration.Upstream] = [:]
+        eachEntry("upstreams", node) { reader, name, _, value in
+            if let upstream = reader.upstream(name, value) { upstreams[name] = upstream }
+        }
+        if upstreams.isEmpty, node.mapping != nil { problem("upstreams", node, "at least one upstream is needed") }
+        return upstreams
+    }
+
+    mutating func upstream(_ name: String, _ node: Node) -> ProxyConfiguration.Upstream? {
+        let base = "upstreams.\(name)"
+        var servers: [ProxyConfiguration.Server] = []
+        var maxIdle: Int?
+        var idleTimeout: Int?
+        var sawServers = false
+        eachEntry(base, node) { reader, key, keyNode, value in
+            switch key {
+            case "servers":
+                sawServers = true
+                guard let list = value.sequence else {
+                    reader.problem("\(base).servers", value, "must be a list of host:port")
+                    return
+                }
+                for (index, item) in list.enumerated() {
+                    let key = "\(base).servers[\(index)]"
+                    if let address = reader.address(key, item) {
+                        servers.append(.init(address: address, key: key, line: item.mark?.line))
+                    }
+                }
+                if list.isEmpty { reader.problem("\(base).servers", value, "must list at least one server") }
+            case "keepalive":
+                reader.eachEntry("\(base).keepalive", value) { reader, key, keyNode, value in
+                    let path = "\(base).keepalive.\(key)"
+                    switch key {
+                    case "max_idle": maxIdle = reader.integer(path, value, minimum: 0)
+                    case "idle_timeout": idleTimeout = reader.duration(path, value)
+                    default: reader.problem(path, keyNode, "unknown key (expected max_idle, idle_timeout)")
+                    }
+                }
+            default:
+                reader.problem("\(base).\(key)", keyNode, "unknown key (expected servers, keepalive)")
+            }
+        }
+        if !sawServers { problem("\(base).servers", node, "missing: list the upstream's servers") }
+        guard !servers.isEmpty else { return nil }
+        var upstream = ProxyConfiguration.Upstream(servers: servers)
+        if let maxIdle { upstream.maxIdle = maxIdle }
+        if let idleTimeout { upstream.idleTimeout = idleTimeout }
+        return upstream
+    }
+
+    mutating func routes(_ node: Node, upstreams: [String: ProxyConfiguration.Upstream]) -> [ProxyConfiguration.Route] {
+        guard let list = node.sequence else {
+            problem("routes", node, "must be a list of routes")
+            return []
+        }
+        if list.isEmpty { problem("routes", node, "at least one route is needed") }
+        var routes: [ProxyConfiguration.Route] = []
+        var names: Set<String> = []
+        for (index, item) in list.enumerated() {
+            let base = "routes[\(index)]"
+            var name: String?
+            var host: String?
+            var path: String?
+            var prefix: String?
+            var strip = false
+            var upstream: String?
+            eachEntry(base, item) { reader, key, keyNode, value in
+                let keyPath = "\(base).\(key)"
+                switch key {
+                case "name": name = reader.scalar(keyPath, value)
+                case "host": host = reader.scalar(keyPath, value)
+                case "path": path = reader.scalar(keyPath, value)
+                case "path_prefix": prefix = reader.scalar(keyPath, value)
+                case "strip_prefix": strip = reader.bool(keyPath, value)
+                case "upstream": upstream = reader.scalar(keyPath, value)
+                default: reader.problem(keyPath, keyNode, "unknown key (expected name, host, path, path_prefix, strip_prefix, upstream)")
+                }
+            }
+            let label = name ?? base
+            if name == nil { problem("\(base).name", item, "missing: every route needs a name") }
+            if let name {
+                if !names.insert(name).inserted { problem("\(base).name", item, "duplicate route name '\(name)'") }
+            }
+            if let host, host.isEmpty || host.contains("/") || host.contains(" ") || (host.contains("*") && !host.hasPrefix("*.")) {
+                problem("\(base).host", item, "must be a host name or *.suffix, not '\(host)'")
+            }
+            let match: ProxyConfiguration.PathMatch?
+            switch (path, prefix) {
+            case (let exact?, nil): match = .exact(exact)
+            case (nil, let prefix?): match = .prefix(prefix)
+            case (nil, nil):
+                problem(base, item, "route '\(label)' needs path or path_prefix")
+                match = nil
+            case (_?, _?):
+                problem(base, item, "route '\(label)' has both path and path_prefix; use one")
+                match = nil
+            }
+            if let text = path ?? prefix, !text.hasPrefix("/") {
+                problem("\(base).\(path != nil ? "path" : "path_prefix")", item, "must start with '/', not '\(text)'")
+            }
+            if strip, path != nil { problem("\(base).strip_prefix", item, "only applies with path_prefix") }
+            if let upstream {
+                if upstreams[upstream] == nil {
+                    problem("\(base).upstream", item, "unknown upstream '\(upstream)' (defined: \(upstreams.keys.sorted().joined(separator: ", ")))")
+                }
+            } else {
+                problem("\(base).upstream", item, "missing: name the upstream this route sends to")
+            }
+            if let name, let match, let upstream {
+                routes.append(.init(name: name, host: host, match: match, stripPrefix: strip, upstream: upstream))
+            }
+        }
+        return routes
+    }
+}

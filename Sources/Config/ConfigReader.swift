@@ -1,0 +1,191 @@
+import HTTP1
+import Yams
+
+/// Walks the YAML tree, building the configuration and noting each problem.
+struct ConfigReader {
+    var problems: [ConfigProblem] = []
+
+    mutating func problem(_ key: String, _ node: Node?, _ message: String) {
+        problems.append(ConfigProblem(key: key, line: node?.mark?.line, message: message))
+    }
+
+    mutating func read(_ root: Node?) -> ProxyConfiguration {
+        var configuration = ProxyConfiguration()
+        guard let root else {
+            problem("", nil, "the configuration is empty: it needs at least routes and upstreams")
+            return configuration
+        }
+        guard let mapping = root.mapping else {
+            problem("", root, "the configuration must be a mapping of keys")
+            return configuration
+        }
+        var routesNode: Node?
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "listen":
+                if let text = address(key, value) { configuration.listen = text }
+            case "workers":
+                configuration.workers = workers(value)
+            case "admin":
+                if isNull(value) { configuration.admin = nil } else if let text = address(key, value) { configuration.admin = text }
+            case "access_log":
+                configuration.accessLog = accessLog(value)
+            case "access_log_format":
+                if let text = scalar(key, value) {
+                    if let format = ProxyConfiguration.AccessLogFormat(rawValue: text) {
+                        configuration.accessLogFormat = format
+                    } else {
+                        problem(key, value, "must be text or json, not '\(text)'")
+                    }
+                }
+            case "timeouts":
+                configuration.timeouts = timeouts(value)
+            case "limits":
+                configuration.limits = limits(value)
+            case "routes":
+                routesNode = value
+            case "upstreams":
+                configuration.upstreams = upstreams(value)
+            case "tracing":
+                // Read by the tracing subsystem; accepted here so files can carry it.
+                continue
+            default:
+                problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing)")
+            }
+        }
+        if let routesNode {
+            configuration.routes = routes(routesNode, upstreams: configuration.upstreams)
+        } else {
+            problem("routes", nil, "missing: at least one route is needed")
+        }
+        if mapping["upstreams"] == nil {
+            problem("upstreams", nil, "missing: at least one upstream is needed")
+        }
+        return configuration
+    }
+
+    // MARK: Scalars
+
+    func isNull(_ node: Node) -> Bool {
+        node.tag.description.hasSuffix("null") || node.scalar?.string == "null" || node.scalar?.string == "~"
+    }
+
+    mutating func scalar(_ key: String, _ node: Node) -> String? {
+        guard let text = node.scalar?.string else {
+            problem(key, node, "must be a single value")
+            return nil
+        }
+        return text
+    }
+
+    mutating func address(_ key: String, _ node: Node) -> String? {
+        guard let text = scalar(key, node) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon != text.startIndex
+        else {
+            problem(key, node, "must be host:port, like 0.0.0.0:8080, not '\(text)'")
+            return nil
+        }
+        return text
+    }
+
+    mutating func workers(_ node: Node) -> Int? {
+        guard let text = scalar("workers", node) else { return nil }
+        if text == "auto" { return nil }
+        guard let count = Int(text), (1...1024).contains(count) else {
+            problem("workers", node, "must be auto or a number from 1 to 1024, not '\(text)'")
+            return nil
+        }
+        return count
+    }
+
+    mutating func accessLog(_ node: Node) -> ProxyConfiguration.AccessLogTarget {
+        guard let text = scalar("access_log", node) else { return .stdout }
+        switch text {
+        case "stdout": return .stdout
+        case "off", "false", "no": return .off
+        case "": problem("access_log", node, "must be stdout, off or a file path"); return .stdout
+        default: return .file(text)
+        }
+    }
+
+    mutating func bool(_ key: String, _ node: Node) -> Bool {
+        switch node.scalar?.string {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            problem(key, node, "must be true or false")
+            return false
+        }
+    }
+
+    mutating func integer(_ key: String, _ node: Node, minimum: Int) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        guard let value = Int(text), value >= minimum else {
+            problem(key, node, "must be a whole number of at least \(minimum), not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    /// `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds → milliseconds.
+    mutating func duration(_ key: String, _ node: Node) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        if let milliseconds = Self.parseDuration(text), milliseconds > 0 { return milliseconds }
+        problem(key, node, "must be a positive duration like 250ms, 5s, 2m or 1h, not '\(text)'")
+        return nil
+    }
+
+    static func parseDuration(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let number = Double(text.dropLast(suffix.count)), number >= 0, number < 1e9 else { return nil }
+            return Int(number * Double(scale))
+        }
+        guard let seconds = Double(text), seconds >= 0, seconds < 1e9 else { return nil }
+        return Int(seconds * 1000)
+    }
+
+    // MARK: Sections
+
+    mutating func eachEntry(_ key: String, _ node: Node, _ body: (inout ConfigReader, String, Node, Node) -> Void) {
+        guard let mapping = node.mapping else {
+            problem(key, node, "must be a mapping")
+            return
+        }
+        for (keyNode, value) in mapping {
+            body(&self, keyNode.string ?? "", keyNode, value)
+        }
+    }
+
+    mutating func timeouts(_ node: Node) -> ProxyConfiguration.Timeouts {
+        var timeouts = ProxyConfiguration.Timeouts()
+        eachEntry("timeouts", node) { reader, key, keyNode, value in
+            let path = "timeouts.\(key)"
+            switch key {
+            case "connect": timeouts.connect = reader.duration(path, value) ?? timeouts.connect
+            case "request_header": timeouts.requestHeader = reader.duration(path, value) ?? timeouts.requestHeader
+            case "upstream_header": timeouts.upstreamHeader = reader.duration(path, value) ?? timeouts.upstreamHeader
+            case "idle": timeouts.idle = reader.duration(path, value) ?? timeouts.idle
+            case "drain": timeouts.drain = reader.duration(path, value) ?? timeouts.drain
+            default: reader.problem(path, keyNode, "unknown timeout (expected connect, request_header, upstream_header, idle, drain)")
+            }
+        }
+        return timeouts
+    }
+
+    mutating func limits(_ node: Node) -> HTTPLimits {
+        var limits = HTTPLimits()
+        eachEntry("limits", node) { reader, key, keyNode, value in
+            let path = "limits.\(key)"
+            switch key {
+            case "max_header_bytes": limits.maxHeaderBytes = reader.integer(path, value, minimum: 1024) ?? limits.maxHeaderBytes
+            case "max_header_count": limits.maxHeaderCount = reader.integer(path, value, minimum: 1) ?? limits.maxHeaderCount
+            case "max_body_bytes": limits.maxBodyBytes = UInt64(reader.integer(path, value, minimum: 0) ?? 0)
+            default: reader.problem(path, keyNode, "unknown limit (expected max_header_bytes, max_header_count, max_body_bytes)")
+            }
+        }
+        return limits
+    }
+}

@@ -1,0 +1,125 @@
+import HTTP1
+
+/// The validated contents of a configuration file. Plain values, no resolution, no I/O.
+/// Defaults follow the configuration contract in DESIGN.md.
+public struct ProxyConfiguration: Sendable, Equatable {
+    public var listen = "0.0.0.0:8080"
+    /// nil: one worker per core.
+    public var workers: Int?
+    /// nil: no admin listener.
+    public var admin: String? = "127.0.0.1:9901"
+    public var accessLog: AccessLogTarget = .stdout
+    public var accessLogFormat: AccessLogFormat = .text
+    public var timeouts = Timeouts()
+    public var limits = HTTPLimits()
+    public var routes: [Route] = []
+    public var upstreams: [String: Upstream] = [:]
+
+    public init() {}
+
+    public enum AccessLogTarget: Sendable, Equatable {
+        case stdout
+        case off
+        case file(String)
+    }
+
+    public enum AccessLogFormat: String, Sendable, Equatable {
+        case text
+        case json
+    }
+
+    /// Durations in milliseconds.
+    public struct Timeouts: Sendable, Equatable {
+        /// Connecting to an upstream server. Default 5 s.
+        public var connect = 5_000
+        /// The whole request head, from its first byte (or the connection's start); not
+        /// reset by each byte, so a slow client cannot hold it open. Default 30 s.
+        public var requestHeader = 30_000
+        /// From the request being sent to the upstream's response head. Default 60 s.
+        public var upstreamHeader = 60_000
+        /// A client keep-alive connection with no request in progress. Default 75 s.
+        public var idle = 75_000
+        /// How long SIGTERM waits for in-flight requests. Default 30 s.
+        public var drain = 30_000
+
+        public init() {}
+    }
+
+    /// One entry of `routes:`. First match wins.
+    public struct Route: Sendable, Equatable {
+        public var name: String
+        /// Exact host, or `*.suffix` for any subdomain of suffix. nil: any host.
+        public var host: String?
+        public var match: PathMatch
+        public var stripPrefix: Bool
+        public var upstream: String
+
+        public init(name: String, host: String? = nil, match: PathMatch, stripPrefix: Bool = false, upstream: String) {
+            self.name = name
+            self.host = host
+            self.match = match
+            self.stripPrefix = stripPrefix
+            self.upstream = upstream
+        }
+    }
+
+    public enum PathMatch: Sendable, Equatable {
+        case exact(String)
+        case prefix(String)
+    }
+
+    /// One entry of `upstreams:`.
+    public struct Upstream: Sendable, Equatable {
+        public var servers: [Server]
+        /// Idle keep-alive connections kept per server per worker. Default 32.
+        public var maxIdle = 32
+        /// How long an idle upstream connection is kept. Default 60 s.
+        public var idleTimeout = 60_000
+
+        public init(servers: [Server]) {
+            self.servers = servers
+        }
+    }
+
+    /// A `host:port` as written, with its line for error messages.
+    public struct Server: Sendable, Equatable {
+        public var address: String
+        public var key: String
+        public var line: Int?
+
+        public init(address: String, key: String, line: Int? = nil) {
+            self.address = address
+            self.key = key
+            self.line = line
+        }
+    }
+}
+
+/// One thing wrong with a configuration, located by its key path and line.
+public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var line: Int?
+    public var message: String
+
+    public init(key: String, line: Int?, message: String) {
+        self.key = key
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        let location = line.map { " (line \($0))" } ?? ""
+        return key.isEmpty ? "\(message)\(location)" : "\(key)\(location): \(message)"
+    }
+}
+
+/// Every problem found, so a user fixes them in one pass.
+public struct ConfigProblems: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigProblem]
+
+    public init(_ problems: [ConfigProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3).
+public struct HTTPVersion: Sendable, Equatable, CustomStringConvertible {
+    public var major: UInt8
+    public var minor: UInt8
+
+    public init(major: UInt8, minor: UInt8) {
+        self.major = major
+        self.minor = minor
+    }
+
+    public static let http10 = HTTPVersion(major: 1, minor: 0)
+    public static let http11 = HTTPVersion(major: 1, minor: 1)
+
+    public var description: String { "\(major).\(minor)" }
+
+    /// Parses exactly eight bytes `HTTP/d.d`.
+    static func parse(_ head: UnsafeRawBufferPointer, _ range: Range<Int>) -> HTTPVersion? {
+        guard range.count == 8 else { return nil }
+        let base = range.lowerBound
+        let prefix: StaticString = "HTTP/"
+        let expected = UnsafeRawBufferPointer(start: prefix.utf8Start, count: 5)
+        for offset in 0..<5 where head[base + offset] != expected[offset] { return nil }
+        let major = head[base + 5]
+        let dot = head[base + 6]
+        let minor = head[base + 7]
+        guard major >= 0x30, major <= 0x39, dot == UInt8(ascii: "."), minor >= 0x30, minor <= 0x39 else {
+            return nil
+        }
+        return HTTPVersion(major: major - 0x30, minor: minor - 0x30)
+    }
+}
+
+/// Request methods the proxy treats specially; everything else is `.other`.
+public enum HTTPMethod: Sendable, Equatable {
+    case get, head, post, put, delete, options, trace, patch, connect, other
+
+    /// RFC 9110 §9.2.2: a retry of an idempotent request has the same effect.
+    public var isIdempotent: Bool {
+        switch self {
+        case .get, .head, .put, .delete, .options, .trace: return true
+        default: return false
+        }
+    }
+
+    static func classify(_ head: UnsafeRawBufferPointer, _ range: Range<Int>) -> HTTPMethod {
+        // Methods are case-sensitive (RFC 9110 §9.1).
+        func equals(_ name: StaticString) -> Bool {
+            guard range.count == name.utf8CodeUnitCount else { return false }
+            return memcmp(head.baseAddress! + range.lowerBound, name.utf8Start, range.count) == 0
+        }
+        switch range.count {
+        case 3: return equals("GET") ? .get : equals("PUT") ? .put : .other
+        case 4: return equals("POST") ? .post : equals("HEAD") ? .head : .other
+        case 5: return equals("PATCH") ? .patch : equals("TRACE") ? .trace : .other
+        case 6: return equals("DELETE") ? .delete : .other
+        case 7: return equals("OPTIONS") ? .options : equals("CONNECT") ? .connect : .other
+        default: return .other
+        }
+    }
+}

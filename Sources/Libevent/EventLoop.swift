@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibevent
+import Synchronization
+
+/// One `event_base`, run by exactly one thread.
+///
+/// Everything but `post(_:)` and `stop()` must be called on the loop's thread (debug
+/// builds check it). Other threads reach the loop only through `post`, which queues a
+/// closure under a lock and wakes the loop with `event_active` (libevent is set up for
+/// pthreads once, before the first base exists).
+///
+/// `@unchecked Sendable`: the loop is handed to other threads only so that they can call
+/// `post` and `stop`, which take the lock; every other member is confined to the thread
+/// running `run()`.
+public final class EventLoop: @unchecked Sendable {
+    let base: OpaquePointer
+    private var wakeEvent: OpaquePointer!
+    private var releaseEvent: OpaquePointer!
+    private let posted = Mutex<[@Sendable () -> Void]>([])
+    private var pendingRelease: [AnyObject] = []
+    private var commonTimeouts: [Int: UnsafePointer<timeval>] = [:]
+    private var owningThread: pthread_t?
+
+    private static let threadingReady: Bool = {
+        evthread_use_pthreads() == 0
+    }()
+
+    public init() throws(SystemError) {
+        precondition(Self.threadingReady, "evthread_use_pthreads failed")
+        guard let base = event_base_new() else { throw SystemError("event_base_new") }
+        self.base = base
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        wakeEvent = hoptrace_evuser_new(base, { _, _, context in
+            Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().didWake()
+        }, context)
+        releaseEvent = hoptrace_evuser_new(base, { _, _, context in
+            Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().didReachReleasePoint()
+        }, context)
+    }
+
+    deinit {
+        event_free(wakeEvent)
+        event_free(releaseEvent)
+        event_base_free(base)
+    }
+
+    /// Runs the loop on the calling thread until `stop()`; that thread owns the loop from now on.
+    public func run() {
+        owningThread = pthread_self()
+        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        didReachReleasePoint()
+    }
+
+    /// Asks the loop to return from `run()`. Any thread.
+    public func stop() {
+        post { [self] in event_base_loopbreak(base) }
+    }
+
+    /// Runs `work` on the loop's thread on a coming turn. Any thread.
+    public func post(_ work: @escaping @Sendable () -> Void) {
+        posted.withLock { $0.append(work) }
+        event_active(wakeEvent, 0, 0)
+    }
+
+    /// Keeps `object` alive until the current callback has returned, then releases it.
+    /// This is how an object owning a libevent handle is closed from inside that handle's
+    /// callback: its `deinit` (which frees the handle) runs on the next loop turn.
+    public func deferRelease(_ object: AnyObject) {
+        assertInLoop()
+        if pendingRelease.isEmpty { event_active(releaseEvent, 0, 0) }
+        pendingRelease.append(object)
+    }
+
+    /// Debug builds check that the caller is the loop's thread.
+    @inline(__always)
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(owningThread == nil || pthread_equal(owningThread!, pthread_self()) != 0,
+               "EventLoop used off its thread", file: file, line: line)
+    }
+
+    /// A libevent common-timeout queue for this duration: O(1) insertion for the many
+    /// timers that share it (per-connection header and idle deadlines).
+    func commonTimeout(milliseconds: Int) -> UnsafePointer<timeval> {
+        if let existing = commonTimeouts[milliseconds] { return existing }
+        var duration = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        let queue = event_base_init_common_timeout(base, &duration)!
+        commonTimeouts[milliseconds] = queue
+        return queue
+    }
+
+    private func didWake() {
+        let work = posted.withLock { pending -> [@Sendable () -> Void] in
+            let taken = pending
+            pending.removeAll()
+            return taken
+        }
+        for item in work { item() }
+    }
+
+    private func didReachReleasePoint() {
+        while !pendingRelease.isEmpty {
+            let released = pendingRelease
+            pendingRelease.removeAll()
+            _ = released
+        }
+    }
+}
