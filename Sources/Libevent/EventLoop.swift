@@ -99,6 +99,13 @@ public final class EventLoop: @unchecked Sendable {
         for item in work { item() }
     }
 
+    /// Releases what `deferRelease` queued. Called by the loop's own thread after `run()`
+    /// returned, while shutting down.
+    public func releaseDeferred() {
+        assertInLoop()
+        didReachReleasePoint()
+    }
+
     private func didReachReleasePoint() {
         while !pendingRelease.isEmpty {
             let released = pendingRelease

@@ -1,0 +1,292 @@
+import Config
+import HTTP1
+import Libevent
+
+/// One client connection: reads requests one at a time, proxies each, answers in order.
+///
+/// Phases: `waitingForRequest` (reading a head, under the idle or head deadline),
+/// `proxying` (an `Exchange` is in flight; pipelined bytes wait in the input buffer),
+/// `tunnelling` (after a real 101), `closed`. The session is the delegate of both its
+/// client connection and the upstream connection of its exchange.
+/// Loop thread only.
+final class ClientSession: ConnectionDelegate {
+    enum Phase: Equatable {
+        case waitingForRequest
+        case proxying
+        case tunnelling
+        case closed
+    }
+
+    /// Bytes queued toward one side before reading from the other pauses.
+    static let highWatermark = 256 * 1024
+    static let lowWatermark = 64 * 1024
+
+    unowned let worker: Worker
+    let client: Connection
+    let peer: SocketAddress
+    let peerText: String
+    let peerHost: [UInt8]
+    var configuration: RuntimeConfiguration
+    var phase: Phase = .waitingForRequest
+    var scanner: HeadScanner
+    var exchange: Exchange?
+    /// The client sent FIN after its request; answer, then close.
+    var clientFinished = false
+    /// Deadline for the request head, or the idle deadline between requests.
+    lazy var clientTimer = Timer(loop: client.loop) { [unowned self] in clientTimerFired() }
+    var clientTimerIsIdle = false
+    /// Deadline for connecting upstream, then for the upstream response head.
+    lazy var upstreamTimer = Timer(loop: client.loop) { [unowned self] in upstreamTimerFired() }
+
+    init(worker: Worker, client: Connection, peer: SocketAddress, configuration: RuntimeConfiguration) {
+        self.worker = worker
+        self.client = client
+        self.peer = peer
+        self.peerText = peer.description
+        self.peerHost = Array(peer.host.utf8)
+        self.configuration = configuration
+        self.scanner = HeadScanner(maxHeadBytes: configuration.limits.maxHeaderBytes)
+        client.delegate = self
+        client.setReadHighWatermark(configuration.limits.maxHeaderBytes + 16 * 1024)
+        client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
+        clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
+    }
+
+    // MARK: Client callbacks
+
+    func connectionDidRead(_ connection: Connection) {
+        if connection === client { clientDidRead() } else { upstreamDidRead(connection) }
+    }
+
+    func connectionDidDrain(_ connection: Connection) {
+        if connection === client { clientDidDrain() } else { upstreamDidDrain(connection) }
+    }
+
+    func connection(_ connection: Connection, didReceive event: ConnectionEvent) {
+        if connection === client { clientDidReceive(event) } else { upstream(connection, didReceive: event) }
+    }
+
+    private func clientDidRead() {
+        switch phase {
+        case .waitingForRequest:
+            serveBufferedRequests()
+        case .proxying:
+            if let exchange, !exchange.requestBodyDone { pumpRequestBody(exchange) }
+        case .tunnelling:
+            tunnelPump(from: client)
+        case .closed:
+            break
+        }
+    }
+
+    private func clientDidDrain() {
+        switch phase {
+        case .proxying:
+            guard let exchange, exchange.waitingForClientDrain else { return }
+            exchange.waitingForClientDrain = false
+            client.setWriteLowWatermark(0)
+            exchange.upstream?.enableReading()
+            pumpResponse(exchange)
+        case .tunnelling:
+            tunnelDidDrain(client)
+        case .waitingForRequest, .closed:
+            break
+        }
+    }
+
+    private func clientDidReceive(_ event: ConnectionEvent) {
+        switch (phase, event) {
+        case (.proxying, .endOfStream):
+            guard let exchange else { return }
+            if exchange.requestBodyDone {
+                // A half-close after a complete request: still answer it.
+                clientFinished = true
+            } else {
+                abort(exchange, reason: ProxyError(kind: .clientClosed, side: .downstream, status: 499, message: "client closed before sending the whole request"))
+            }
+        case (.tunnelling, .endOfStream):
+            endTunnel()
+        case (.proxying, _):
+            if let exchange {
+                abort(exchange, reason: ProxyError(kind: .clientClosed, side: .downstream, status: 499, message: "client connection failed"))
+            } else {
+                close()
+            }
+        default:
+            close()
+        }
+    }
+
+    // MARK: Reading requests
+
+    /// Parses and serves requests already buffered, until one has to wait on I/O.
+    func serveBufferedRequests() {
+        while phase == .waitingForRequest, !client.input.isEmpty {
+            if clientTimerIsIdle {
+                // The first byte of a request starts its whole-head deadline.
+                clientTimerIsIdle = false
+                clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
+            }
+            var result = HeadScanner.Result.needMore
+            client.input.forEachChunk(from: scanner.bytesScanned) { chunk in
+                result = scanner.scan(chunk)
+                return result == .needMore
+            }
+            switch result {
+            case .needMore:
+                return
+            case .failed(let error):
+                rejectRequest(error)
+                return
+            case .complete(let leading, let end):
+                client.input.drain(leading)
+                let bytes = client.input.remove(end - leading)
+                scanner.reset()
+                do throws(HTTPParseError) {
+                    let head = try RequestHeadParser(limits: configuration.limits).parse(bytes)
+                    startExchange(head)
+                } catch {
+                    rejectRequest(error)
+                    return
+                }
+            }
+        }
+    }
+
+    private func startExchange(_ head: RequestHead) {
+        clientTimer.cancel()
+        configuration = worker.configuration
+        let route = configuration.routing.match(head)
+        let exchange = Exchange(head: head, route: route, limits: configuration.limits)
+        self.exchange = exchange
+        phase = .proxying
+        guard let route else {
+            finishLocally(exchange, error: .noRoute)
+            return
+        }
+        exchange.upstreamHead = HeaderPolicy.upstreamRequestHead(head, route: route, peerHost: peerHost)
+        if head.expectsContinue, head.framing != .none {
+            client.output.append("HTTP/1.1 100 Continue\r\n\r\n")
+        }
+        if head.framing != .none {
+            client.setTimeouts(readMilliseconds: configuration.timeouts.idle, writeMilliseconds: configuration.timeouts.idle)
+        }
+        connectUpstream(exchange, server: worker.pools.nextServer(of: route.upstream), allowPooled: true, carrying: nil)
+        if phase == .proxying, self.exchange === exchange { pumpRequestBody(exchange) }
+    }
+
+    /// Moves request body bytes from the client to the upstream, re-framing chunks.
+    func pumpRequestBody(_ exchange: Exchange) {
+        guard var decoder = exchange.requestDecoder, !exchange.requestBodyDone, let upstream = exchange.upstream else { return }
+        let input = client.input
+        let output = upstream.output
+        let cap = configuration.limits.maxBodyBytes
+        defer { exchange.requestDecoder = decoder }
+        while !input.isEmpty {
+            if output.count >= Self.highWatermark {
+                exchange.waitingForUpstreamDrain = true
+                client.disableReading()
+                upstream.setWriteLowWatermark(Self.lowWatermark)
+                return
+            }
+            let step = input.withFirstChunk { decoder.step($0) }
+            switch step {
+            case .data(let count):
+                input.move(count, to: output)
+                exchange.bytesIn += UInt64(count)
+                if cap > 0, exchange.bytesIn > cap {
+                    exchange.requestDecoder = decoder
+                    failRequestBody(exchange, .bodyTooLarge)
+                    return
+                }
+                if decoder.isComplete { exchange.requestBodyDone = true }
+            case .framing(let count):
+                input.drain(count)
+            case .chunkStart(let size, let consumed):
+                input.drain(consumed)
+                output.append(HeadWriter.chunkHeader(size: size))
+            case .chunkEnd(let consumed):
+                input.drain(consumed)
+                output.append(HeadWriter.chunkEnd)
+            case .end(let consumed):
+                input.drain(consumed)
+                if exchange.head.framing == .chunked { output.append(HeadWriter.lastChunk) }
+                exchange.requestBodyDone = true
+            case .failed(let error):
+                exchange.requestDecoder = decoder
+                failRequestBody(exchange, error)
+                return
+            }
+            if exchange.requestBodyDone {
+                client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
+                return
+            }
+        }
+    }
+
+    /// A malformed or oversized request body: nothing more is read from this client.
+    private func failRequestBody(_ exchange: Exchange, _ error: HTTPParseError) {
+        exchange.upstream?.close()
+        exchange.upstream = nil
+        upstreamTimer.cancel()
+        if exchange.responseStarted {
+            exchange.error = .malformedRequest(error)
+            finishExchange(exchange, closeClient: true)
+        } else {
+            finishLocally(exchange, error: .malformedRequest(error), forceClose: true)
+        }
+    }
+
+    // MARK: Timers
+
+    private func clientTimerFired() {
+        guard phase == .waitingForRequest else { return }
+        if client.input.isEmpty && scanner.bytesScanned == 0 {
+            // Idle keep-alive connection, or a client that never spoke: close quietly.
+            close()
+        } else {
+            respondWithoutExchange(ProxyError(
+                kind: .requestHeadTimeout, side: .downstream, status: 408, message: "request header not received in time"))
+        }
+    }
+
+    // MARK: Closing
+
+    /// Starts waiting for the next request on a kept-alive connection.
+    func awaitNextRequest() {
+        exchange = nil
+        phase = .waitingForRequest
+        if worker.isDraining {
+            closeAfterFlush()
+            return
+        }
+        client.enableReading()
+        clientTimerIsIdle = client.input.isEmpty
+        clientTimer.schedule(milliseconds: clientTimerIsIdle ? configuration.timeouts.idle : configuration.timeouts.requestHeader)
+        serveBufferedRequests()
+    }
+
+    /// Releases everything at once (the client connection is cut).
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        clientTimer.cancel()
+        upstreamTimer.cancel()
+        if let upstream = exchange?.upstream { upstream.close() }
+        exchange = nil
+        if client.isOpen { client.close() }
+        worker.sessionDidClose(self)
+    }
+
+    /// Sends what is queued to the client, then closes.
+    func closeAfterFlush() {
+        guard phase != .closed else { return }
+        client.closeAfterFlush()
+        close()
+    }
+
+    /// Called by the worker when draining: an idle connection closes now.
+    func drain() {
+        if phase == .waitingForRequest && client.input.isEmpty && scanner.bytesScanned == 0 { close() }
+    }
+}

@@ -1,0 +1,165 @@
+import HTTP1
+
+/// What the proxy forwards and adds, in each direction (RFC 9110 §7.6).
+///
+/// Removed both ways: hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection, TE,
+/// Trailer, Upgrade, HTTP2-Settings) and every field a `Connection` header names, plus
+/// the framing fields, which are written anew from the decided framing so exactly one
+/// framing header goes out. Added upstream: `X-Forwarded-For` (any received value, then
+/// the peer's address, appended after hop-by-hop removal), `X-Forwarded-Proto` and
+/// `X-Forwarded-Host`. Host passes through, except that an absolute-form target's
+/// authority replaces it. Every forwarded value is copied byte for byte.
+enum HeaderPolicy {
+    /// The head sent upstream for a request.
+    static func upstreamRequestHead(
+        _ head: RequestHead, route: CompiledRoute, peerHost: [UInt8]
+    ) -> [UInt8] {
+        let source = head.bytes
+        var writer = HeadWriter(capacity: source.count + 128)
+        writer.append(source, head.method)
+        writer.append(" ")
+        appendTarget(head, route: route, to: &writer)
+        writer.append(" HTTP/1.1\r\n")
+
+        var forwardedFor: [Range<Int>] = []
+        var sawContentLength = false
+        var wroteHost = false
+        for field in head.fields {
+            switch field.kind {
+            case .contentLength:
+                sawContentLength = true
+                continue
+            case .transferEncoding, .expect, .xForwardedProto, .xForwardedHost:
+                continue
+            case .xForwardedFor:
+                forwardedFor.append(field.value)
+                continue
+            case .host:
+                wroteHost = true
+                if let authority = head.host, authority != field.value {
+                    // absolute-form: the target's authority replaces Host (RFC 9112 §3.2.2).
+                    writer.append("Host: ")
+                    writer.append(source, authority)
+                    writer.appendCRLF()
+                    continue
+                }
+            default:
+                if field.kind.isHopByHop { continue }
+            }
+            if !head.connectionOptions.isEmpty, head.isConnectionOption(field) { continue }
+            writer.appendField(source, field)
+        }
+        if !wroteHost, let authority = head.host {
+            writer.append("Host: ")
+            writer.append(source, authority)
+            writer.appendCRLF()
+        }
+
+        switch head.framing {
+        case .none: if sawContentLength { writer.append("Content-Length: 0\r\n") }
+        case .length(let length): writer.appendContentLength(length)
+        case .chunked: writer.append("Transfer-Encoding: chunked\r\n")
+        }
+
+        writer.append("X-Forwarded-For: ")
+        for range in forwardedFor where !range.isEmpty {
+            writer.append(source, range)
+            writer.append(", ")
+        }
+        writer.append(contentsOf: peerHost)
+        writer.append("\r\nX-Forwarded-Proto: http\r\n")
+        if let authority = head.host {
+            writer.append("X-Forwarded-Host: ")
+            writer.append(source, authority)
+            writer.appendCRLF()
+        }
+        if let upgrade = head.upgrade {
+            writer.append("Connection: upgrade\r\nUpgrade: ")
+            writer.append(source, upgrade)
+            writer.appendCRLF()
+        }
+        writer.appendCRLF()
+        return writer.bytes
+    }
+
+    /// origin-form target for upstream: the path (less the route prefix when stripping),
+    /// then the query.
+    private static func appendTarget(_ head: RequestHead, route: CompiledRoute, to writer: inout HeadWriter) {
+        let source = head.bytes
+        if head.path.count == 1, source[head.path.lowerBound] == UInt8(ascii: "*") {
+            writer.append("*")
+            return
+        }
+        var path = head.path
+        if route.stripPrefix, route.isPrefix {
+            let prefixLength = route.path.last == UInt8(ascii: "/") ? route.path.count - 1 : route.path.count
+            path = min(path.lowerBound + prefixLength, path.upperBound)..<path.upperBound
+        }
+        if path.isEmpty || source[path.lowerBound] != UInt8(ascii: "/") { writer.append("/") }
+        writer.append(source, path)
+        if let query = head.query {
+            writer.append("?")
+            writer.append(source, query)
+        }
+    }
+
+    /// How the response body goes to the client.
+    enum ClientFraming: Equatable {
+        case none
+        case length(UInt64)
+        case chunked
+        /// Raw bytes, ended by closing the connection.
+        case close
+    }
+
+    static func clientFraming(for response: ResponseHead, clientVersion: HTTPVersion) -> ClientFraming {
+        switch response.framing {
+        case .none: return .none
+        case .length(let length): return .length(length)
+        case .chunked: return clientVersion.minor >= 1 ? .chunked : .close
+        case .untilClose: return .close
+        }
+    }
+
+    /// The head sent to the client for an upstream response.
+    static func clientResponseHead(
+        _ response: ResponseHead, framing: ClientFraming, requestMethod: HTTPMethod, closeConnection: Bool
+    ) -> [UInt8] {
+        let source = response.bytes
+        var writer = HeadWriter(capacity: source.count + 64)
+        writer.append("HTTP/1.1 ")
+        writer.appendDecimal(UInt64(response.status))
+        writer.append(" ")
+        writer.append(source, response.reason)
+        writer.appendCRLF()
+        let switching = response.status == 101
+        // HEAD and 304 responses keep their Content-Length: it describes the entity.
+        let keepLength = framing == .none && (requestMethod == .head || response.status == 304)
+        for field in response.fields {
+            switch field.kind {
+            case .contentLength:
+                if !keepLength { continue }
+            case .transferEncoding:
+                continue
+            case .upgrade:
+                if !switching { continue }
+            default:
+                if field.kind.isHopByHop { continue }
+            }
+            if !response.connectionOptions.isEmpty, response.isConnectionOption(field) { continue }
+            writer.appendField(source, field)
+        }
+        switch framing {
+        case .none, .close: break
+        case .length(let length): writer.appendContentLength(length)
+        case .chunked: writer.append("Transfer-Encoding: chunked\r\n")
+        }
+        if switching {
+            writer.append("Connection: upgrade\r\n")
+        } else if closeConnection {
+            writer.append("Connection: close\r\n")
+        }
+        writer.appendCRLF()
+        return writer.bytes
+    }
+}

@@ -1,0 +1,111 @@
+import Config
+import Libevent
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running proxy: its workers, their listening sockets, and the configuration they
+/// share. Called from the main thread (the CLI) or a test.
+///
+/// `@unchecked Sendable`: the mutable members (`configuration`, `accessLog`, `workers`)
+/// are changed only by the thread that owns the server (start, reload, stop); workers
+/// receive new values through their loops' `post`.
+public final class ProxyServer: @unchecked Sendable {
+    public private(set) var configuration: RuntimeConfiguration
+    public private(set) var boundAddress: SocketAddress?
+    private var accessLog: AccessLog?
+    private var workers: [Worker] = []
+    private let workerCount: Int
+    private let logger: Logger
+    private let stopped = Mutex<(count: Int, waiter: (@Sendable () -> Void)?)>((0, nil))
+
+    /// - Parameter workerCount: nil for one per core, else the configured number.
+    public init(configuration: RuntimeConfiguration, logger: Logger) throws(ConfigProblems) {
+        self.configuration = configuration
+        self.logger = logger
+        if let count = configuration.source.workers {
+            workerCount = count
+        } else {
+            workerCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        }
+        accessLog = try AccessLog.open(configuration.source.accessLog, format: configuration.source.accessLogFormat)
+    }
+
+    /// Opens one listening socket per worker and starts the workers. Throws with the
+    /// reason (for example "cannot listen on 0.0.0.0:8080: Address already in use").
+    public func start() throws(SystemError) {
+        // Writes to a peer that went away must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        var address = configuration.listenAddress
+        var descriptors: [Int32] = []
+        do throws(SystemError) {
+            for _ in 0..<workerCount {
+                let fd = try ListeningSocket.open(address, reusePort: true)
+                descriptors.append(fd)
+                // With port 0 the first socket picks the port; the others share it.
+                if descriptors.count == 1 { address = try ListeningSocket.localAddress(of: fd) }
+            }
+            boundAddress = address
+            for (index, fd) in descriptors.enumerated() {
+                workers.append(try Worker(
+                    index: index, configuration: configuration, accessLog: accessLog, listeningDescriptor: fd,
+                    logger: logger, didStop: { [weak self] _ in self?.workerDidStop() }))
+            }
+        } catch {
+            for fd in descriptors.dropFirst(workers.count) { ListeningSocket.closeDescriptor(fd) }
+            workers.removeAll()
+            throw error
+        }
+        for worker in workers { worker.start() }
+    }
+
+    public var workersRunning: Int { workers.count }
+
+    /// Applies a new configuration to requests that start from now on. The listening
+    /// address is not changed by a reload (sockets are never reopened).
+    public func reload(_ newConfiguration: RuntimeConfiguration) throws(ConfigProblems) {
+        if newConfiguration.source.listen != configuration.source.listen {
+            logger.warning("listen address changes need a restart; keeping the old one",
+                           metadata: ["listen": "\(configuration.source.listen)"])
+        }
+        let log = try AccessLog.open(newConfiguration.source.accessLog, format: newConfiguration.source.accessLogFormat)
+        configuration = newConfiguration
+        accessLog = log
+        for worker in workers { worker.apply(newConfiguration, accessLog: log) }
+    }
+
+    /// Stops accepting and lets in-flight requests finish. `didStop` runs (on a worker
+    /// thread) once every worker is idle and stopped.
+    public func drain(didStop: @escaping @Sendable () -> Void) {
+        let alreadyStopped = stopped.withLock { state -> Bool in
+            state.waiter = didStop
+            return state.count == workers.count
+        }
+        if alreadyStopped { didStop() }
+        for worker in workers { worker.beginDrain() }
+    }
+
+    /// Stops every worker at once and waits for their threads.
+    public func stop() {
+        for worker in workers { worker.stop() }
+        for worker in workers { worker.join() }
+        workers.removeAll()
+    }
+
+    /// Waits for drained workers' threads to end.
+    public func join() {
+        for worker in workers { worker.join() }
+        workers.removeAll()
+    }
+
+    private func workerDidStop() {
+        let waiter = stopped.withLock { state -> (@Sendable () -> Void)? in
+            state.count += 1
+            return state.count == workers.count ? state.waiter : nil
+        }
+        waiter?()
+    }
+}

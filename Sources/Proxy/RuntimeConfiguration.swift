@@ -1,0 +1,69 @@
+import Config
+import HTTP1
+import Libevent
+
+/// A configuration ready to serve: routes compiled, upstream names resolved.
+/// Immutable; a reload builds a new one and each worker swaps it in for new requests,
+/// while requests in flight keep the one they started with.
+public final class RuntimeConfiguration: Sendable {
+    public let source: ProxyConfiguration
+    public let routing: RoutingTable
+    public let groups: [String: UpstreamGroup]
+    public let listenAddress: SocketAddress
+
+    public var limits: HTTPLimits { source.limits }
+    public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
+
+    /// Resolves every address (blocking: call off the workers). Throws every problem.
+    public init(_ source: ProxyConfiguration) throws(ConfigProblems) {
+        var problems: [ConfigProblem] = []
+        var groups: [String: UpstreamGroup] = [:]
+        for (name, upstream) in source.upstreams.sorted(by: { $0.key < $1.key }) {
+            var servers: [UpstreamServer] = []
+            for server in upstream.servers {
+                do throws(AddressError) {
+                    let address = try SocketAddress.resolve(server.address)[0]
+                    servers.append(UpstreamServer(configured: server.address, address: address))
+                } catch {
+                    problems.append(ConfigProblem(key: server.key, line: server.line, message: error.message))
+                }
+            }
+            if !servers.isEmpty {
+                groups[name] = UpstreamGroup(
+                    name: name, servers: servers, maxIdle: upstream.maxIdle,
+                    idleTimeoutMilliseconds: upstream.idleTimeout)
+            }
+        }
+        var listenAddress: SocketAddress?
+        do throws(AddressError) {
+            listenAddress = try SocketAddress.resolve(source.listen)[0]
+        } catch {
+            problems.append(ConfigProblem(key: "listen", line: nil, message: error.message))
+        }
+        guard problems.isEmpty, let listenAddress else { throw ConfigProblems(problems) }
+
+        var routes: [CompiledRoute] = []
+        for route in source.routes {
+            guard let group = groups[route.upstream] else { continue }
+            let host: CompiledRoute.HostPattern
+            if let pattern = route.host?.lowercased() {
+                host = pattern.hasPrefix("*.") ? .subdomain(Array(pattern.dropFirst().utf8)) : .exact(Array(pattern.utf8))
+            } else {
+                host = .any
+            }
+            let path: String
+            let isPrefix: Bool
+            switch route.match {
+            case .exact(let value): path = value; isPrefix = false
+            case .prefix(let value): path = value; isPrefix = true
+            }
+            routes.append(CompiledRoute(
+                name: route.name, host: host, path: Array(path.utf8), isPrefix: isPrefix,
+                stripPrefix: route.stripPrefix, upstream: group))
+        }
+        self.source = source
+        self.routing = RoutingTable(routes: routes)
+        self.groups = groups
+        self.listenAddress = listenAddress
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Config
+import Libevent
+import Logging
+import Proxy
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the proxy. SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "hoptrace")
+        let configuration = try loadConfiguration(options.config)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(configuration: configuration, logger: logger)
+            try server.start()
+        } catch {
+            printError("hoptrace: \(error)")
+            throw ExitCode(1)
+        }
+        logger.info("hoptrace listening", metadata: [
+            "address": "\(server.boundAddress.map(\.description) ?? configuration.source.listen)",
+            "workers": "\(server.workersRunning)",
+            "routes": "\(configuration.routing.routes.map(\.name).joined(separator: ","))",
+        ])
+        try Supervisor(server: server, configPath: options.config, logger: logger).run()
+    }
+}
+
+/// The main thread after start-up: waits for signals on its own event loop.
+/// SIGHUP reloads; SIGTERM/SIGINT drain (bounded by `timeouts.drain`) and exit 0.
+final class Supervisor {
+    private let server: ProxyServer
+    private let configPath: String
+    private let logger: Logger
+    private let loop: EventLoop
+    private var watchers: [SignalWatcher] = []
+    private var drainTimer: Timer?
+
+    init(server: ProxyServer, configPath: String, logger: Logger) throws {
+        self.server = server
+        self.configPath = configPath
+        self.logger = logger
+        self.loop = try EventLoop()
+    }
+
+    func run() throws {
+        watchers = [
+            try SignalWatcher(loop: loop, signal: SIGTERM) { [unowned self] in shutDown(signal: "SIGTERM") },
+            try SignalWatcher(loop: loop, signal: SIGINT) { [unowned self] in shutDown(signal: "SIGINT") },
+            try SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] in reload() },
+        ]
+        loop.run()
+        watchers.removeAll()
+        drainTimer = nil
+        loop.releaseDeferred()
+    }
+
+    private func reload() {
+        logger.info("reloading configuration", metadata: ["config": "\(configPath)"])
+        do throws(ConfigProblems) {
+            let source = try ConfigLoader.load(path: configPath)
+            let configuration = try RuntimeConfiguration(source)
+            try server.reload(configuration)
+            logger.info("configuration reloaded", metadata: ["routes": "\(configuration.routing.routes.count)"])
+        } catch {
+            logger.error("reload failed; keeping the running configuration", metadata: ["problems": "\(error.problems.count)"])
+            for problem in error.problems { logger.error("config problem", metadata: ["problem": "\(problem)"]) }
+        }
+    }
+
+    private func shutDown(signal: String) {
+        guard drainTimer == nil else {
+            logger.warning("second signal: exiting now", metadata: ["signal": "\(signal)"])
+            exit(0)
+        }
+        let deadline = server.configuration.timeouts.drain
+        logger.info("draining", metadata: ["signal": "\(signal)", "deadline_ms": "\(deadline)"])
+        let loop = self.loop
+        drainTimer = Timer(loop: loop) { [unowned self] in
+            logger.warning("drain deadline passed; exiting with requests still in flight")
+            exit(0)
+        }
+        drainTimer!.schedule(milliseconds: deadline)
+        server.drain { loop.stop() }
+    }
+}
