@@ -43,6 +43,9 @@ public final class Connection {
     public weak var delegate: ConnectionDelegate?
     public private(set) var state: State = .open
     private var lingerTimer: Timer?
+    /// Set while flushing or lingering: a closing connection owns itself, so its owner
+    /// may let go of it at once.
+    private var selfReference: Connection?
 
     public let input: Buffer
     public let output: Buffer
@@ -156,6 +159,7 @@ public final class Connection {
         bufferevent_disable(bufferEvent, Int16(EV_READ | EV_WRITE))
         bufferevent_setcb(bufferEvent, nil, nil, nil, nil)
         loop.deferRelease(self)
+        selfReference = nil
     }
 
     /// Sends what is queued, then closes gracefully (see the type's comment). The delegate
@@ -164,6 +168,7 @@ public final class Connection {
     public func closeAfterFlush(flushMilliseconds: Int = 30_000, lingerMilliseconds: Int = 2_000) {
         guard state == .open else { return }
         state = .flushing
+        selfReference = self
         delegate = nil
         input.drain(input.count)
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))

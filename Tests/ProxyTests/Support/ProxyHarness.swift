@@ -1,0 +1,67 @@
+import Config
+import Foundation
+import Libevent
+import Logging
+import Proxy
+
+/// An in-process hoptrace on 127.0.0.1:0 with one worker and no access log.
+/// `yaml` holds the routes, upstreams and anything else the test sets.
+final class ProxyHarness {
+    let server: ProxyServer
+    let port: Int
+
+    init(_ yaml: String, workers: Int = 1) throws {
+        let text = "listen: \"127.0.0.1:0\"\nworkers: \(workers)\naccess_log: off\nadmin: null\n" + yaml
+        let configuration = try RuntimeConfiguration(try ConfigLoader.parse(yaml: text))
+        server = try ProxyServer(configuration: configuration, logger: Logger(label: "test"))
+        try server.start()
+        port = server.boundAddress!.port
+    }
+
+    /// Routes everything to one upstream on `port`.
+    convenience init(upstreamPort port: Int, extra: String = "") throws {
+        try self.init("""
+            routes:
+              - { name: all, path_prefix: /, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(port)"] }
+            \(extra)
+            """)
+    }
+
+    func reload(_ yaml: String) throws {
+        let text = "listen: \"127.0.0.1:0\"\nworkers: 1\naccess_log: off\nadmin: null\n" + yaml
+        try server.reload(try RuntimeConfiguration(try ConfigLoader.parse(yaml: text)))
+    }
+
+    func connect() -> TestConnection {
+        TestConnection(fd: TestSocket.connect(port: port)!)
+    }
+
+    /// One request on a new connection.
+    func get(_ path: String, headers: [String] = ["Host: test"]) -> ResponseReader.Response? {
+        let connection = connect()
+        defer { connection.close() }
+        connection.send("GET \(path) HTTP/1.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
+        return connection.reader.read()
+    }
+
+    deinit {
+        server.stop()
+    }
+}
+
+/// A client connection to the proxy.
+final class TestConnection {
+    let fd: Int32
+    let reader: ResponseReader
+
+    init(fd: Int32) {
+        self.fd = fd
+        reader = ResponseReader(fd: fd)
+    }
+
+    func send(_ text: String) { TestSocket.send(fd, Array(text.utf8)) }
+    func send(_ bytes: [UInt8]) { TestSocket.send(fd, bytes) }
+    func close() { Glibc.close(fd) }
+}
