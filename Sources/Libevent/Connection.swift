@@ -41,6 +41,8 @@ public final class Connection {
     public let loop: EventLoop
     private var bufferEvent: OpaquePointer!
     public weak var delegate: ConnectionDelegate?
+    /// Runs once, when the connection is finally closed (after any graceful flush).
+    public var didClose: (() -> Void)?
     public private(set) var state: State = .open
     private var lingerTimer: Timer?
     /// Set while flushing or lingering: a closing connection owns itself, so its owner
@@ -160,6 +162,9 @@ public final class Connection {
         bufferevent_setcb(bufferEvent, nil, nil, nil, nil)
         loop.deferRelease(self)
         selfReference = nil
+        let didClose = self.didClose
+        self.didClose = nil
+        didClose?()
     }
 
     /// Sends what is queued, then closes gracefully (see the type's comment). The delegate

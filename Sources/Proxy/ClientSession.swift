@@ -47,6 +47,9 @@ final class ClientSession: ConnectionDelegate {
         self.configuration = configuration
         self.scanner = HeadScanner(maxHeadBytes: configuration.limits.maxHeaderBytes)
         client.delegate = self
+        // The session counts as open (and keeps a draining worker running) until its
+        // client connection has finished flushing and is really closed.
+        client.didClose = { [unowned self, unowned worker] in worker.sessionDidClose(self) }
         client.setReadHighWatermark(configuration.limits.maxHeaderBytes + 16 * 1024)
         client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
         clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
@@ -275,7 +278,6 @@ final class ClientSession: ConnectionDelegate {
         if let upstream = exchange?.upstream { upstream.close() }
         exchange = nil
         if client.isOpen { client.close() }
-        worker.sessionDidClose(self)
     }
 
     /// Sends what is queued to the client, then closes.

@@ -62,6 +62,12 @@ final class Supervisor {
     }
 
     func run() throws {
+        // A parent may have left signals blocked (posix_spawn passes its mask on): unblock
+        // the ones we handle, or SIGTERM and SIGHUP would never arrive.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, number) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         watchers = [
             try SignalWatcher(loop: loop, signal: SIGTERM) { [unowned self] in shutDown(signal: "SIGTERM") },
             try SignalWatcher(loop: loop, signal: SIGINT) { [unowned self] in shutDown(signal: "SIGINT") },

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The built `hoptrace` binary, run as a child process (for the command line, signals
+/// and exit codes). It sits beside the test bundle in the build folder.
+final class HoptraceProcess {
+    static var binary: URL {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        // The test runner may live inside a `.xctest` bundle directory.
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("hoptrace")
+    }
+
+    let process = Process()
+    let output = Pipe()
+    let errors = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+    }
+
+    /// Runs to completion; returns the exit code and what it wrote.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let child = try HoptraceProcess(arguments)
+        let out = child.output.fileHandleForReading.readDataToEndOfFile()
+        let err = child.errors.fileHandleForReading.readDataToEndOfFile()
+        child.process.waitUntilExit()
+        return (child.process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit up to `seconds`; nil if still running.
+    func waitForExit(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A scratch folder for config files, removed at the end of the test.
+final class TemporaryFolder {
+    let url: URL
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("hoptrace-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) -> String {
+        let path = url.appendingPathComponent(name).path
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
