@@ -77,6 +77,7 @@ public final class Connection {
         input = Buffer(pointer: bufferevent_get_input(bufferEvent))
         output = Buffer(pointer: bufferevent_get_output(bufferEvent))
         installCallbacks()
+        isConnecting = true
         let result = try address.withSockaddr { (pointer, length) throws(SystemError) -> Int32 in
             bufferevent_socket_connect(bufferEvent, UnsafeMutablePointer(mutating: pointer), Int32(length))
         }
@@ -101,7 +102,10 @@ public final class Connection {
             { _, what, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didEvent(what) },
             Unmanaged.passUnretained(self).toOpaque()
         )
-        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+        // Writing is enabled only while bytes wait for the socket (see `flush()`); a new
+        // bufferevent starts with it enabled.
+        bufferevent_disable(bufferEvent, Int16(EV_WRITE))
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
     }
 
     private static func setNoDelay(_ descriptor: Int32) {
@@ -111,6 +115,29 @@ public final class Connection {
     }
 
     public var isOpen: Bool { state == .open }
+
+    private var isConnecting = false
+    private var isWriting = false
+
+    // MARK: Writing
+
+    /// Writes queued output to the socket now, and arms the write event only for what the
+    /// socket did not take. bufferevent would instead add and remove its write event
+    /// around every write (two `epoll_ctl` calls); a proxy writes on almost every turn.
+    /// Call it after queuing output, at the end of a callback.
+    public func flush() {
+        guard state == .open || state == .flushing, !isConnecting, !isWriting, !output.isEmpty else { return }
+        // A bufferevent freezes the front of its output so only its own write path drains
+        // it; this is that write path, run early.
+        evbuffer_unfreeze(output.pointer, 1)
+        let written = evbuffer_write(output.pointer, bufferevent_getfd(bufferEvent))
+        evbuffer_freeze(output.pointer, 1)
+        if written > 0, output.isEmpty { return }
+        // The socket is full (EAGAIN) or failed: libevent's write path waits for it and
+        // reports any error as an event.
+        isWriting = true
+        bufferevent_enable(bufferEvent, Int16(EV_WRITE))
+    }
 
     // MARK: Flow control
 
@@ -176,13 +203,14 @@ public final class Connection {
         selfReference = self
         delegate = nil
         input.drain(input.count)
-        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
         setWriteLowWatermark(0)
         setTimeouts(readMilliseconds: nil, writeMilliseconds: flushMilliseconds)
         lingerTimer = Timer(loop: loop) { [unowned self] in close() }
         lingerTimer!.schedule(milliseconds: flushMilliseconds + lingerMilliseconds)
         self.lingerMilliseconds = lingerMilliseconds
-        if output.isEmpty { startLingering() }
+        flush()
+        if output.isEmpty && !isConnecting { startLingering() }
     }
 
     private var lingerMilliseconds = 2_000
@@ -205,6 +233,11 @@ public final class Connection {
     }
 
     private func didWrite() {
+        if output.isEmpty, isWriting {
+            // Drained: stop libevent from re-arming the write event on every append.
+            isWriting = false
+            bufferevent_disable(bufferEvent, Int16(EV_WRITE))
+        }
         switch state {
         case .open: delegate?.connectionDidDrain(self)
         case .flushing: if output.isEmpty { startLingering() }
@@ -217,6 +250,8 @@ public final class Connection {
         let event: ConnectionEvent
         if flags & Int32(BEV_EVENT_CONNECTED) != 0 {
             Self.setNoDelay(bufferevent_getfd(bufferEvent))
+            isConnecting = false
+            flush()
             event = .connected
         } else if flags & Int32(BEV_EVENT_TIMEOUT) != 0 {
             event = .timedOut
@@ -225,6 +260,7 @@ public final class Connection {
         } else {
             event = .failed(hoptrace_errno())
         }
+        isConnecting = false
         switch state {
         case .open:
             delegate?.connection(self, didReceive: event)

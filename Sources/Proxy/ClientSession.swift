@@ -33,10 +33,16 @@ final class ClientSession: ConnectionDelegate {
     /// The client sent FIN after its request; answer, then close.
     var clientFinished = false
     /// Deadline for the request head, or the idle deadline between requests.
-    lazy var clientTimer = Timer(loop: client.loop) { [unowned self] in clientTimerFired() }
+    lazy var clientTimer = Timer(loop: client.loop) { [unowned self] in
+        clientTimerFired()
+        flushOutputs()
+    }
     var clientTimerIsIdle = false
     /// Deadline for connecting upstream, then for the upstream response head.
-    lazy var upstreamTimer = Timer(loop: client.loop) { [unowned self] in upstreamTimerFired() }
+    lazy var upstreamTimer = Timer(loop: client.loop) { [unowned self] in
+        upstreamTimerFired()
+        flushOutputs()
+    }
 
     init(worker: Worker, client: Connection, peer: SocketAddress, configuration: RuntimeConfiguration) {
         self.worker = worker
@@ -57,16 +63,26 @@ final class ClientSession: ConnectionDelegate {
 
     // MARK: Client callbacks
 
+    // Every callback ends by writing what it queued on either side (`flushOutputs`).
+
     func connectionDidRead(_ connection: Connection) {
         if connection === client { clientDidRead() } else { upstreamDidRead(connection) }
+        flushOutputs()
     }
 
     func connectionDidDrain(_ connection: Connection) {
         if connection === client { clientDidDrain() } else { upstreamDidDrain(connection) }
+        flushOutputs()
     }
 
     func connection(_ connection: Connection, didReceive event: ConnectionEvent) {
         if connection === client { clientDidReceive(event) } else { upstream(connection, didReceive: event) }
+        flushOutputs()
+    }
+
+    private func flushOutputs() {
+        exchange?.upstream?.flush()
+        client.flush()
     }
 
     private func clientDidRead() {

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Proxy throughput and streaming memory, hoptrace beside nginx, on this machine, now.
+#
+#   Tests/Benchmarks/run.sh [seconds-per-run]
+#
+# Starts on 127.0.0.1: an upstream (nginx, one worker, small body), nginx as a reverse
+# proxy (one worker, upstream keep-alive, access log off) and hoptrace (one worker,
+# access log off). Each proxy is pinned to CPU 0; the upstream and wrk share CPU 1.
+# wrk drives each proxy in turn (two rounds, the better kept) and the script prints
+# requests/s, p99 latency and hoptrace / nginx. Then it streams 1 GiB down and 1 GiB up
+# through a fresh hoptrace and prints its peak RSS. Absolute numbers drift on shared
+# machines: read the ratios.
+set -euo pipefail
+
+DURATION="${1:-10}"
+CONNECTIONS="${CONNECTIONS:-50}"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="$(mktemp -d /tmp/hoptrace-bench.XXXXXX)"
+chmod 755 "$WORK"   # nginx workers run as an unprivileged user
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null || { echo "benchmark needs $1 (apt-get install $2)" >&2; exit 1; }; }
+need wrk wrk
+need curl curl
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
+
+echo "building hoptrace (release)..." >&2
+(cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
+HOPTRACE="$ROOT/.build/release/hoptrace"
+
+truncate -s 1G "$WORK/big"
+mkdir -p "$WORK/html" && ln -s "$WORK/big" "$WORK/html/big"
+
+cat > "$WORK/upstream.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/upstream.pid;
+error_log $WORK/upstream.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT;
+        client_max_body_size 0;
+        location = / { return 200 "hello from upstream\n"; }
+        location = /big { root $WORK/html; sendfile on; }
+    }
+}
+CONF
+
+cat > "$WORK/proxy.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/proxy.pid;
+error_log $WORK/proxy.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+
+cat > "$WORK/hoptrace.yaml" <<CONF
+listen: "127.0.0.1:$HOPTRACE_PORT"
+workers: 1
+admin: null
+access_log: off
+limits: { max_body_bytes: 0 }
+routes:
+  - { name: upload, path: /upload, upstream: sink }
+  - { name: all, path_prefix: /, upstream: backend }
+upstreams:
+  backend: { servers: ["127.0.0.1:$UPSTREAM_PORT"], keepalive: { max_idle: 64 } }
+  sink: { servers: ["127.0.0.1:$SINK_PORT"] }
+CONF
+
+wait_port() {
+    for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done
+    echo "nothing answers on port $1" >&2; exit 1
+}
+
+taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
+taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
+wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"; wait_port "$HOPTRACE_PORT"
+
+# wrk prints "Requests/sec: N" and, with --latency, "99%  Xms".
+drive() {
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1/" > "$WORK/wrk.out"
+    local rps p99
+    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+    p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+    local errors
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.out")
+    [ -z "$errors" ] || echo "  wrk reported: $errors" >&2
+    echo "$rps $p99"
+}
+
+best() { # best of two rounds by requests/s
+    local a b
+    a=$(drive "$1"); b=$(drive "$1")
+    if awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN { exit !(x >= y) }'; then echo "$a"; else echo "$b"; fi
+}
+
+drive "$NGINX_PORT" >/dev/null; drive "$HOPTRACE_PORT" >/dev/null   # warm up
+read -r NGINX_RPS NGINX_P99 <<<"$(best "$NGINX_PORT")"
+read -r HOP_RPS HOP_P99 <<<"$(best "$HOPTRACE_PORT")"
+RATIO=$(awk -v h="$HOP_RPS" -v n="$NGINX_RPS" 'BEGIN { printf "%.2f", h / n }')
+
+echo
+echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x2 (best), one worker each"
+printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" hoptrace "$HOP_RPS" "$HOP_P99"
+echo "  hoptrace / nginx = $RATIO"
+
+# Streaming memory: a fresh hoptrace, 1 GiB down then 1 GiB up; VmHWM is its peak RSS.
+kill "$HOPTRACE_PID"; wait "$HOPTRACE_PID" 2>/dev/null || true
+taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
+wait_port "$HOPTRACE_PORT"
+START=$(date +%s.%N)
+DOWN=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$HOPTRACE_PORT/big")
+MID=$(date +%s.%N)
+UP=$(curl -s -o "$WORK/upload.out" -w '%{size_upload}' -T "$WORK/big" -H 'Expect:' "http://127.0.0.1:$HOPTRACE_PORT/upload")
+[ "$(cat "$WORK/upload.out")" = 1073741824 ] || echo "the sink received $(cat "$WORK/upload.out") bytes" >&2
+END=$(date +%s.%N)
+PEAK_KB=$(awk '/VmHWM/ {print $2}' "/proc/$HOPTRACE_PID/status")
+echo
+echo "streaming 1 GiB through hoptrace"
+awk -v d="$DOWN" -v u="$UP" -v s="$START" -v m="$MID" -v e="$END" -v p="$PEAK_KB" 'BEGIN {
+    printf "  down %d bytes in %.1fs (%.0f MiB/s), up %d bytes in %.1fs (%.0f MiB/s)\n", d, m - s, d / 1048576 / (m - s), u, e - m, u / 1048576 / (e - m)
+    printf "  peak RSS %.1f MiB\n", p / 1024 }'
+[ "$DOWN" = 1073741824 ] && [ "$UP" = 1073741824 ] || { echo "streaming lost bytes" >&2; exit 1; }
