@@ -16,7 +16,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        // The only C module: libevent (core, extra, pthreads) through pkg-config.
+        // The only C module: libevent's core library, found through pkg-config.
         .systemLibrary(
             name: "CLibevent",
             pkgConfig: "libevent_core",

@@ -1,11 +1,21 @@
 #ifndef HOPTRACE_CLIBEVENT_SHIM_H
 #define HOPTRACE_CLIBEVENT_SHIM_H
 
+/* System headers first: libevent's event-config.h defines _GNU_SOURCE, and if it ran
+   before glibc's features.h, fd_set and friends would be declared differently here than
+   in Swift's Glibc module, and the two modules would not load together. */
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <errno.h>
+
 #include <event2/event.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 #include <errno.h>
 
 /* Function-like macros of libevent do not import into Swift: wrap them. */

@@ -23,7 +23,14 @@ public protocol ConnectionDelegate: AnyObject {
     func connection(_ connection: Connection, didReceive event: ConnectionEvent)
 }
 
-/// A TCP connection: the one owner of a `bufferevent`, freed in `deinit`.
+/// A TCP connection: the one owner of a `bufferevent` and of its read event, both freed
+/// in `deinit`.
+///
+/// **Reading** does not use the bufferevent: libevent 2.1.12 asks `ioctl(FIONREAD)` before
+/// every read and then reads at most 4 KiB. A persistent read event of our own reads into
+/// space reserved in the input buffer, up to 64 KiB a call, with no extra system call.
+/// **Writing** goes to the socket directly (`flush()`); the bufferevent's write path is
+/// armed only for bytes the socket did not take, and reports connect results.
 ///
 /// `close()` never frees inside a callback: it clears the callbacks, disables the events
 /// and hands the object to the loop to release on its next turn.
@@ -38,16 +45,32 @@ public final class Connection {
         case closed
     }
 
+    /// The most one read call takes from the socket.
+    static let readSize = 64 * 1024
+
     public let loop: EventLoop
     private var bufferEvent: OpaquePointer!
-    public weak var delegate: ConnectionDelegate?
+    private var readEvent: OpaquePointer?
+    private var descriptor: Int32 = -1
+    /// Not retained: the delegate owns this connection (a session, or the upstream pool),
+    /// and every path that lets go of it first clears this field or closes the connection.
+    public unowned(unsafe) var delegate: ConnectionDelegate?
     /// Runs once, when the connection is finally closed (after any graceful flush).
     public var didClose: (() -> Void)?
     public private(set) var state: State = .open
     private var lingerTimer: Timer?
+    private var lingerMilliseconds = 2_000
     /// Set while flushing or lingering: a closing connection owns itself, so its owner
     /// may let go of it at once.
     private var selfReference: Connection?
+
+    private var isConnecting = false
+    private var isWriting = false
+    private var wantsReading = true
+    private var readTimeoutMilliseconds: Int?
+    private var readHighWatermark = 0
+    /// Reading paused because `input` reached the high watermark.
+    private var readSuspended = false
 
     public let input: Buffer
     public let output: Buffer
@@ -62,8 +85,9 @@ public final class Connection {
         self.bufferEvent = bufferEvent
         input = Buffer(pointer: bufferevent_get_input(bufferEvent))
         output = Buffer(pointer: bufferevent_get_output(bufferEvent))
-        Self.setNoDelay(descriptor)
         installCallbacks()
+        Self.setNoDelay(descriptor)
+        try attachReadEvent(descriptor)
     }
 
     /// Starts connecting to `address`; `.connected` or `.failed` follows. Bytes written to
@@ -87,25 +111,37 @@ public final class Connection {
             self.bufferEvent = nil
             throw SystemError("connect to \(address)", code: code)
         }
-        Self.setNoDelay(bufferevent_getfd(bufferEvent))
+        try attachReadEvent(bufferevent_getfd(bufferEvent))
     }
 
     deinit {
+        if let readEvent { event_free(readEvent) }
         if let bufferEvent { bufferevent_free(bufferEvent) }
     }
 
     private func installCallbacks() {
         bufferevent_setcb(
             bufferEvent,
-            { _, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didRead() },
+            nil,
             { _, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didWrite() },
             { _, what, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didEvent(what) },
             Unmanaged.passUnretained(self).toOpaque()
         )
-        // Writing is enabled only while bytes wait for the socket (see `flush()`); a new
-        // bufferevent starts with it enabled.
-        bufferevent_disable(bufferEvent, Int16(EV_WRITE))
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        // The bufferevent neither reads (our read event does) nor keeps its write event
+        // armed (see `flush()`); a new bufferevent starts with writing enabled.
+        bufferevent_disable(bufferEvent, Int16(EV_READ | EV_WRITE))
+    }
+
+    private func attachReadEvent(_ descriptor: Int32) throws(SystemError) {
+        self.descriptor = descriptor
+        // A bufferevent freezes the end of its input so only its read path fills it; that
+        // read path is now this object's.
+        evbuffer_unfreeze(input.pointer, 0)
+        readEvent = event_new(loop.base, descriptor, Int16(EV_READ | EV_PERSIST), { _, what, context in
+            Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().readEventFired(what)
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard readEvent != nil else { throw SystemError("event_new") }
+        updateReadEvent()
     }
 
     private static func setNoDelay(_ descriptor: Int32) {
@@ -116,8 +152,126 @@ public final class Connection {
 
     public var isOpen: Bool { state == .open }
 
-    private var isConnecting = false
-    private var isWriting = false
+    // MARK: Reading
+
+    public func enableReading() {
+        guard state == .open, !wantsReading else { return }
+        wantsReading = true
+        updateReadEvent()
+    }
+
+    public func disableReading() {
+        guard state == .open, wantsReading else { return }
+        wantsReading = false
+        updateReadEvent()
+    }
+
+    /// Reading pauses by itself while `input` holds `bytes` or more (0: no limit), and
+    /// resumes on `resumeReadingIfDrained()` once the owner has consumed input.
+    public func setReadHighWatermark(_ bytes: Int) {
+        readHighWatermark = bytes
+    }
+
+    /// Resumes reading paused by the read high watermark, if input has fallen below it.
+    public func resumeReadingIfDrained() {
+        guard readSuspended, input.count < readHighWatermark else { return }
+        readSuspended = false
+        updateReadEvent()
+    }
+
+    private var shouldRead: Bool {
+        switch state {
+        case .open: return wantsReading && !readSuspended
+        case .flushing, .lingering: return true
+        case .closed: return false
+        }
+    }
+
+    private func updateReadEvent() {
+        guard let readEvent else { return }
+        if shouldRead {
+            if let milliseconds = readTimeoutMilliseconds, state == .open {
+                var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+                event_add(readEvent, &timeout)
+            } else {
+                event_add(readEvent, nil)
+            }
+        } else {
+            event_del(readEvent)
+        }
+    }
+
+    private func readEventFired(_ what: Int16) {
+        if Int32(what) & EV_TIMEOUT != 0 {
+            switch state {
+            case .open:
+                event_del(readEvent)
+                delegate?.connection(self, didReceive: .timedOut)
+            case .flushing, .lingering:
+                close()
+            case .closed:
+                break
+            }
+            return
+        }
+        switch readOnce() {
+        case .some(let count) where count > 0:
+            switch state {
+            case .open:
+                if readHighWatermark > 0, input.count >= readHighWatermark {
+                    readSuspended = true
+                    updateReadEvent()
+                }
+                delegate?.connectionDidRead(self)
+            case .flushing, .lingering:
+                input.drain(input.count)
+            case .closed:
+                break
+            }
+        case .some:
+            // End of stream.
+            event_del(readEvent)
+            switch state {
+            case .open: delegate?.connection(self, didReceive: .endOfStream)
+            case .flushing: break  // keep writing; the peer may still read
+            case .lingering: close()
+            case .closed: break
+            }
+        case .none:
+            let code = hoptrace_errno()
+            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+            event_del(readEvent)
+            switch state {
+            case .open: delegate?.connection(self, didReceive: .failed(code))
+            case .flushing, .lingering: close()
+            case .closed: break
+            }
+        }
+    }
+
+    /// Reads up to `readSize` bytes into the input buffer: the count (0 at end of
+    /// stream), or nil with errno set.
+    private func readOnce() -> Int? {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors -> Int? in
+            let reserved = Int(evbuffer_reserve_space(input.pointer, Self.readSize, vectors.baseAddress, 2))
+            guard reserved > 0 else { return nil }
+            let count = readv(descriptor, vectors.baseAddress, Int32(reserved))
+            guard count > 0 else {
+                evbuffer_commit_space(input.pointer, vectors.baseAddress, 0)
+                return count == 0 ? 0 : nil
+            }
+            var remaining = count
+            var used = 0
+            while used < reserved, remaining > 0 {
+                let length = min(vectors[used].iov_len, remaining)
+                vectors[used].iov_len = length
+                remaining -= length
+                used += 1
+            }
+            evbuffer_commit_space(input.pointer, vectors.baseAddress, Int32(used))
+            return count
+        }
+    }
 
     // MARK: Writing
 
@@ -130,7 +284,7 @@ public final class Connection {
         // A bufferevent freezes the front of its output so only its own write path drains
         // it; this is that write path, run early.
         evbuffer_unfreeze(output.pointer, 1)
-        let written = evbuffer_write(output.pointer, bufferevent_getfd(bufferEvent))
+        let written = evbuffer_write(output.pointer, descriptor)
         evbuffer_freeze(output.pointer, 1)
         if written > 0, output.isEmpty { return }
         // The socket is full (EAGAIN) or failed: libevent's write path waits for it and
@@ -139,41 +293,21 @@ public final class Connection {
         bufferevent_enable(bufferEvent, Int16(EV_WRITE))
     }
 
-    // MARK: Flow control
-
-    public func enableReading() {
-        guard state == .open else { return }
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
-    }
-
-    public func disableReading() {
-        guard state == .open else { return }
-        bufferevent_disable(bufferEvent, Int16(EV_READ))
-    }
-
-    public var isReading: Bool { (Int32(bufferevent_get_enabled(bufferEvent)) & EV_READ) != 0 }
-
     /// `connectionDidDrain` fires when the output falls to `bytes` or below.
     public func setWriteLowWatermark(_ bytes: Int) {
         bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), bytes, 0)
     }
 
-    /// Reading pauses by itself while `input` holds `bytes` or more (0: no limit).
-    public func setReadHighWatermark(_ bytes: Int) {
-        bufferevent_setwatermark(bufferEvent, Int16(EV_READ), 0, bytes)
-    }
-
     /// Inactivity timeouts for reading and writing, in milliseconds (nil: none).
     /// After one fires, `.timedOut` is delivered.
     public func setTimeouts(readMilliseconds: Int?, writeMilliseconds: Int?) {
-        var read = timeval(tv_sec: (readMilliseconds ?? 0) / 1000, tv_usec: ((readMilliseconds ?? 0) % 1000) * 1000)
+        if readTimeoutMilliseconds != readMilliseconds {
+            readTimeoutMilliseconds = readMilliseconds
+            if shouldRead { updateReadEvent() }
+        }
         var write = timeval(tv_sec: (writeMilliseconds ?? 0) / 1000, tv_usec: ((writeMilliseconds ?? 0) % 1000) * 1000)
-        withUnsafePointer(to: &read) { readPointer in
-            withUnsafePointer(to: &write) { writePointer in
-                _ = bufferevent_set_timeouts(
-                    bufferEvent, readMilliseconds == nil ? nil : readPointer,
-                    writeMilliseconds == nil ? nil : writePointer)
-            }
+        withUnsafePointer(to: &write) { writePointer in
+            _ = bufferevent_set_timeouts(bufferEvent, nil, writeMilliseconds == nil ? nil : writePointer)
         }
     }
 
@@ -185,6 +319,7 @@ public final class Connection {
         state = .closed
         delegate = nil
         lingerTimer?.cancel()
+        if let readEvent { event_del(readEvent) }
         bufferevent_disable(bufferEvent, Int16(EV_READ | EV_WRITE))
         bufferevent_setcb(bufferEvent, nil, nil, nil, nil)
         loop.deferRelease(self)
@@ -203,7 +338,7 @@ public final class Connection {
         selfReference = self
         delegate = nil
         input.drain(input.count)
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        updateReadEvent()
         setWriteLowWatermark(0)
         setTimeouts(readMilliseconds: nil, writeMilliseconds: flushMilliseconds)
         lingerTimer = Timer(loop: loop) { [unowned self] in close() }
@@ -213,24 +348,15 @@ public final class Connection {
         if output.isEmpty && !isConnecting { startLingering() }
     }
 
-    private var lingerMilliseconds = 2_000
-
     private func startLingering() {
         state = .lingering
-        shutdown(bufferevent_getfd(bufferEvent), Int32(SHUT_WR))
+        shutdown(descriptor, Int32(SHUT_WR))
         setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         lingerTimer?.schedule(milliseconds: lingerMilliseconds)
+        updateReadEvent()
     }
 
-    // MARK: Callbacks
-
-    private func didRead() {
-        switch state {
-        case .open: delegate?.connectionDidRead(self)
-        case .flushing, .lingering: input.drain(input.count)
-        case .closed: break
-        }
-    }
+    // MARK: bufferevent callbacks (writing, connecting)
 
     private func didWrite() {
         if output.isEmpty, isWriting {
@@ -249,7 +375,7 @@ public final class Connection {
         let flags = Int32(what)
         let event: ConnectionEvent
         if flags & Int32(BEV_EVENT_CONNECTED) != 0 {
-            Self.setNoDelay(bufferevent_getfd(bufferEvent))
+            Self.setNoDelay(descriptor)
             isConnecting = false
             flush()
             event = .connected
@@ -265,8 +391,7 @@ public final class Connection {
         case .open:
             delegate?.connection(self, didReceive: event)
         case .flushing, .lingering:
-            // A reset, the peer's FIN or a stuck writer ends the graceful close.
-            if event == .endOfStream && state == .flushing { return }
+            // A reset or a stuck writer ends the graceful close.
             close()
         case .closed:
             break

@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// Everything but `post(_:)` and `stop()` must be called on the loop's thread (debug
 /// builds check it). Other threads reach the loop only through `post`, which queues a
-/// closure under a lock and wakes the loop with `event_active` (libevent is set up for
-/// pthreads once, before the first base exists).
+/// closure under a lock and writes a byte to the loop's wake-up pipe. libevent itself is
+/// never touched from another thread, so it runs without its own locks (no
+/// `evthread_use_pthreads`): no mutex on every event operation of the request path.
 ///
 /// `@unchecked Sendable`: the loop is handed to other threads only so that they can call
 /// `post` and `stop`, which take the lock; every other member is confined to the thread
@@ -18,23 +19,26 @@ public final class EventLoop: @unchecked Sendable {
     let base: OpaquePointer
     private var wakeEvent: OpaquePointer!
     private var releaseEvent: OpaquePointer!
+    /// [read end, write end], both non-blocking.
+    private var wakePipe: [Int32] = [-1, -1]
     private let posted = Mutex<[@Sendable () -> Void]>([])
     private var pendingRelease: [AnyObject] = []
     private var commonTimeouts: [Int: UnsafePointer<timeval>] = [:]
     private var owningThread: pthread_t?
 
-    private static let threadingReady: Bool = {
-        evthread_use_pthreads() == 0
-    }()
-
     public init() throws(SystemError) {
-        precondition(Self.threadingReady, "evthread_use_pthreads failed")
         guard let base = event_base_new() else { throw SystemError("event_base_new") }
         self.base = base
+        try check(pipe(&wakePipe), "pipe")
+        for end in wakePipe {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        wakeEvent = hoptrace_evuser_new(base, { _, _, context in
+        wakeEvent = event_new(base, wakePipe[0], Int16(EV_READ | EV_PERSIST), { _, _, context in
             Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().didWake()
         }, context)
+        event_add(wakeEvent, nil)
         releaseEvent = hoptrace_evuser_new(base, { _, _, context in
             Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().didReachReleasePoint()
         }, context)
@@ -44,6 +48,8 @@ public final class EventLoop: @unchecked Sendable {
         event_free(wakeEvent)
         event_free(releaseEvent)
         event_base_free(base)
+        close(wakePipe[0])
+        close(wakePipe[1])
     }
 
     /// Runs the loop on the calling thread until `stop()`; that thread owns the loop from now on.
@@ -60,8 +66,14 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` on the loop's thread on a coming turn. Any thread.
     public func post(_ work: @escaping @Sendable () -> Void) {
-        posted.withLock { $0.append(work) }
-        event_active(wakeEvent, 0, 0)
+        let wasEmpty = posted.withLock { queue -> Bool in
+            queue.append(work)
+            return queue.count == 1
+        }
+        if wasEmpty {
+            var byte: UInt8 = 1
+            _ = write(wakePipe[1], &byte, 1)
+        }
     }
 
     /// Keeps `object` alive until the current callback has returned, then releases it.
@@ -91,6 +103,8 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func didWake() {
+        var scratch = [UInt8](repeating: 0, count: 64)
+        while read(wakePipe[0], &scratch, scratch.count) > 0 {}
         let work = posted.withLock { pending -> [@Sendable () -> Void] in
             let taken = pending
             pending.removeAll()

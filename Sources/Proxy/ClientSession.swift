@@ -83,6 +83,7 @@ final class ClientSession: ConnectionDelegate {
     private func flushOutputs() {
         exchange?.upstream?.flush()
         client.flush()
+        client.resumeReadingIfDrained()
     }
 
     private func clientDidRead() {
