@@ -55,25 +55,43 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
         }
     }
 
-    private static let byLength: [Int: [(FieldKind, [UInt8])]] = {
-        var table: [Int: [(FieldKind, [UInt8])]] = [:]
-        for kind in FieldKind.allCases where kind != .other {
-            let bytes = Array(kind.name.utf8)
-            table[bytes.count, default: []].append((kind, bytes))
-        }
-        return table
-    }()
-
-    /// Classifies a field name, case-insensitively.
+    /// Classifies a field name, case-insensitively: a switch on length, then one
+    /// comparison (no hashing, no allocation).
     public static func classify(_ name: UnsafeRawBufferPointer) -> FieldKind {
-        guard let candidates = byLength[name.count] else { return .other }
-        outer: for (kind, lower) in candidates {
-            for index in 0..<lower.count where ASCII.lowercased(name[index]) != lower[index] {
-                continue outer
-            }
-            return kind
+        @inline(__always) func matches(_ lower: StaticString) -> Bool {
+            let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+            for index in 0..<expected.count where ASCII.lowercased(name[index]) != expected[index] { return false }
+            return true
         }
-        return .other
+        switch name.count {
+        case 2: return matches("te") ? .te : .other
+        case 4: return matches("host") ? .host : .other
+        case 6: return matches("expect") ? .expect : .other
+        case 7:
+            if matches("upgrade") { return .upgrade }
+            return matches("trailer") ? .trailer : .other
+        case 10:
+            if matches("connection") { return .connection }
+            if matches("keep-alive") { return .keepAlive }
+            if matches("user-agent") { return .userAgent }
+            return matches("tracestate") ? .tracestate : .other
+        case 11: return matches("traceparent") ? .traceparent : .other
+        case 14:
+            if matches("content-length") { return .contentLength }
+            return matches("http2-settings") ? .http2Settings : .other
+        case 15:
+            if matches("x-forwarded-for") { return .xForwardedFor }
+            return .other
+        case 16:
+            if matches("proxy-connection") { return .proxyConnection }
+            if matches("x-forwarded-host") { return .xForwardedHost }
+            return .other
+        case 17:
+            if matches("transfer-encoding") { return .transferEncoding }
+            return matches("x-forwarded-proto") ? .xForwardedProto : .other
+        default:
+            return .other
+        }
     }
 }
 

@@ -31,11 +31,20 @@ public struct CompiledRoute: Sendable {
         return bytes[range.lowerBound + path.count] == UInt8(ascii: "/")
     }
 
-    func matchesHost(_ host: [UInt8]) -> Bool {
+    /// Case-insensitive; `host` is the request's host (no port) within `bytes`.
+    func matchesHost(_ bytes: [UInt8], _ host: Range<Int>) -> Bool {
+        func equalsLowercase(_ range: Range<Int>, _ expected: [UInt8]) -> Bool {
+            range.count == expected.count && zip(bytes[range], expected).allSatisfy { pair in
+                (pair.0 >= 0x41 && pair.0 <= 0x5A ? pair.0 | 0x20 : pair.0) == pair.1
+            }
+        }
         switch self.host {
-        case .any: return true
-        case .exact(let expected): return host == expected
-        case .subdomain(let suffix): return host.count > suffix.count && host.suffix(suffix.count).elementsEqual(suffix)
+        case .any:
+            return true
+        case .exact(let expected):
+            return equalsLowercase(host, expected)
+        case .subdomain(let suffix):
+            return host.count > suffix.count && equalsLowercase((host.upperBound - suffix.count)..<host.upperBound, suffix)
         }
     }
 }
@@ -50,11 +59,11 @@ public struct RoutingTable: Sendable {
 
     /// Finds the route for a request head; nil means 404.
     public func match(_ head: RequestHead) -> CompiledRoute? {
-        let host = Self.normalizedHost(head)
-        let path = head.path.isEmpty ? [UInt8(ascii: "/")] : nil
-        for route in routes where route.matchesHost(host) {
-            if let path {
-                if route.matchesPath(path, 0..<1) { return route }
+        let host = Self.hostWithoutPort(head)
+        for route in routes where route.matchesHost(head.bytes, host) {
+            if head.path.isEmpty {
+                // absolute-form with no path: the path is "/".
+                if route.matchesPath([UInt8(ascii: "/")], 0..<1) { return route }
             } else if route.matchesPath(head.bytes, head.path) {
                 return route
             }
@@ -62,15 +71,15 @@ public struct RoutingTable: Sendable {
         return nil
     }
 
-    /// The request's host, lowercased, without port.
-    static func normalizedHost(_ head: RequestHead) -> [UInt8] {
-        guard let range = head.host else { return [] }
-        var host = head.bytes[range].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
-        if host.first == UInt8(ascii: "[") {
-            if let close = host.firstIndex(of: UInt8(ascii: "]")) { host.removeSubrange((close + 1)...) }
-        } else if let colon = host.lastIndex(of: UInt8(ascii: ":")) {
-            host.removeSubrange(colon...)
+    /// Where the request's host lies in its head, without port (and brackets kept).
+    static func hostWithoutPort(_ head: RequestHead) -> Range<Int> {
+        guard let range = head.host else { return 0..<0 }
+        let bytes = head.bytes
+        if bytes[range.lowerBound] == UInt8(ascii: "[") {
+            if let close = bytes[range].firstIndex(of: UInt8(ascii: "]")) { return range.lowerBound..<(close + 1) }
+            return range
         }
-        return host
+        if let colon = bytes[range].lastIndex(of: UInt8(ascii: ":")) { return range.lowerBound..<colon }
+        return range
     }
 }
