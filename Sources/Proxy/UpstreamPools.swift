@@ -42,8 +42,8 @@ final class UpstreamPools: ConnectionDelegate {
 
     /// An idle connection to `server`, or nil.
     func take(_ server: UpstreamServer) -> Connection? {
-        guard var list = idle[server.address], let entry = list.popLast() else { return nil }
-        idle[server.address] = list
+        // Popped in place: copying the list out would copy (and retain) every entry.
+        guard let entry = idle[server.address]?.popLast() else { return nil }
         entries[ObjectIdentifier(entry.connection)] = nil
         entry.timer?.cancel()
         entry.connection.delegate = nil
