@@ -139,3 +139,46 @@ import Testing
         #expect(connection.reader.read()?.status == 505)
     }
 }
+
+@Suite struct RetryTests {
+    final class Counter: @unchecked Sendable {
+        var requestsPerConnection: [Int32: Int] = [:]
+        let lock = NSLock()
+        func next(_ fd: Int32) -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            requestsPerConnection[fd, default: 0] += 1
+            return requestsPerConnection[fd]!
+        }
+    }
+
+    @Test func idempotentRequestIsRetriedWhenAReusedConnectionDiesBeforeResponding() throws {
+        let counter = Counter()
+        let stub = StubUpstream { _, client in
+            // The second request on any connection finds it dead.
+            if counter.next(client.fd) == 2 { return .close }
+            client.respond(body: "ok")
+            return .keepReading
+        }
+        let proxy = try ProxyHarness(upstreamPort: stub.port)
+        #expect(proxy.get("/")?.text == "ok")
+        #expect(proxy.get("/")?.text == "ok")
+        #expect(stub.acceptedConnections == 2)
+    }
+
+    @Test func nonIdempotentRequestIsNotRetriedOnAReusedConnection() throws {
+        let counter = Counter()
+        let stub = StubUpstream { _, client in
+            if counter.next(client.fd) == 2 { return .close }
+            client.respond(body: "ok")
+            return .keepReading
+        }
+        let proxy = try ProxyHarness(upstreamPort: stub.port)
+        #expect(proxy.get("/")?.text == "ok")
+        let connection = proxy.connect()
+        defer { connection.close() }
+        connection.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx")
+        #expect(connection.reader.read()?.status == 502)
+        #expect(stub.acceptedConnections == 1)
+    }
+}

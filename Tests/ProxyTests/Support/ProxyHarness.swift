@@ -10,8 +10,8 @@ final class ProxyHarness {
     let server: ProxyServer
     let port: Int
 
-    init(_ yaml: String, workers: Int = 1) throws {
-        let text = "listen: \"127.0.0.1:0\"\nworkers: \(workers)\naccess_log: off\nadmin: null\n" + yaml
+    init(_ yaml: String, workers: Int = 1, accessLog: String = "off", format: String = "text") throws {
+        let text = "listen: \"127.0.0.1:0\"\nworkers: \(workers)\naccess_log: \(accessLog)\naccess_log_format: \(format)\nadmin: null\n" + yaml
         let configuration = try RuntimeConfiguration(try ConfigLoader.parse(yaml: text))
         server = try ProxyServer(configuration: configuration, logger: Logger(label: "test"))
         try server.start()
