@@ -75,11 +75,8 @@ public struct RequestHead: Sendable {
         fields.first { $0.kind == kind }.map { string($0.value) }
     }
 
-    /// True when `name` (lowercase) is listed as a Connection option of this request.
+    /// True when `field` is named by this request's `Connection` header.
     public func isConnectionOption(_ field: HeaderField) -> Bool {
-        connectionOptions.contains { option in
-            option.count == field.name.count
-                && zip(bytes[option], bytes[field.name]).allSatisfy { ASCII.lowercased($0) == ASCII.lowercased($1) }
-        }
+        ConnectionOptions.names(connectionOptions, in: bytes, include: field)
     }
 }

@@ -58,12 +58,9 @@ public struct RequestHeadParser: Sendable {
 
         // Interpret the fields the proxy decides on.
         var hostField: Range<Int>?
-        var contentLength: UInt64?
-        var transferEncodings: [Range<Int>] = []
-        var closeRequested = false
-        var upgradeRequested = false
+        var framingFields = FramingFields()
+        var connection = ConnectionOptions()
         var upgradeValue: Range<Int>?
-        var connectionOptions: [Range<Int>] = []
         var expectsContinue = false
         for field in fields {
             switch field.kind {
@@ -71,29 +68,10 @@ public struct RequestHeadParser: Sendable {
                 if hostField != nil { throw .duplicateHost }
                 guard FieldValues.isValidHost(head, field.value) else { throw .invalidHost }
                 hostField = field.value
-            case .contentLength:
-                let value = try FieldValues.contentLength(head, field.value)
-                if let contentLength, contentLength != value { throw .conflictingContentLength }
-                contentLength = value
-            case .transferEncoding:
-                transferEncodings.append(field.value)
+            case .contentLength, .transferEncoding:
+                try framingFields.add(head, field)
             case .connection:
-                try FieldValues.forEachElement(head, field.value) { (token: Range<Int>) throws(HTTPParseError) in
-                    if token.isEmpty { return }
-                    for position in token where !ASCII.isToken(head[position]) { throw .invalidFieldValue }
-                    if FieldValues.equalsLowercase(head, token, "close") {
-                        closeRequested = true
-                    } else if FieldValues.equalsLowercase(head, token, "upgrade") {
-                        upgradeRequested = true
-                    } else if FieldValues.equalsLowercase(head, token, "keep-alive") {
-                        return
-                    } else {
-                        let kind = FieldKind.classify(UnsafeRawBufferPointer(rebasing: head[token]))
-                        // Never let Connection remove framing or Host.
-                        if kind == .contentLength || kind == .transferEncoding || kind == .host { return }
-                        connectionOptions.append(token)
-                    }
-                }
+                try connection.add(head, field.value)
             case .upgrade:
                 upgradeValue = field.value
             case .expect:
@@ -109,6 +87,9 @@ public struct RequestHeadParser: Sendable {
                 continue
             }
         }
+
+        let contentLength = framingFields.contentLength
+        let transferEncodings = framingFields.transferEncodings
 
         // §3.2: an HTTP/1.1 request carries exactly one Host.
         if version.minor >= 1, hostField == nil { throw .missingHost }
@@ -131,7 +112,7 @@ public struct RequestHeadParser: Sendable {
         }
 
         var upgrade: Range<Int>?
-        if upgradeRequested, let upgradeValue, !upgradeValue.isEmpty {
+        if connection.upgrade, let upgradeValue, !upgradeValue.isEmpty {
             // h2c is never tunnelled: such a request is forwarded as a plain request.
             var isH2C = false
             try FieldValues.forEachElement(head, upgradeValue) { (token: Range<Int>) throws(HTTPParseError) in
@@ -143,8 +124,8 @@ public struct RequestHeadParser: Sendable {
         return RequestHead(
             bytes: bytes, method: method, methodKind: methodKind, target: target, path: form.path,
             query: form.query, version: version, fields: fields, host: form.authority ?? hostField,
-            framing: framing, keepAlive: version.minor >= 1 && !closeRequested,
-            connectionOptions: connectionOptions, expectsContinue: expectsContinue, upgrade: upgrade
+            framing: framing, keepAlive: version.minor >= 1 && !connection.close,
+            connectionOptions: connection.fieldNames, expectsContinue: expectsContinue, upgrade: upgrade
         )
     }
 }

@@ -31,11 +31,9 @@ public struct ResponseHead: Sendable {
         fields.first { $0.kind == kind }.map { string($0.value) }
     }
 
+    /// True when `field` is named by this response's `Connection` header.
     public func isConnectionOption(_ field: HeaderField) -> Bool {
-        connectionOptions.contains { option in
-            option.count == field.name.count
-                && zip(bytes[option], bytes[field.name]).allSatisfy { ASCII.lowercased($0) == ASCII.lowercased($1) }
-        }
+        ConnectionOptions.names(connectionOptions, in: bytes, include: field)
     }
 }
 
@@ -90,38 +88,22 @@ public struct ResponseHeadParser: Sendable {
         fields.reserveCapacity(16)
         try FieldLineParser.parse(head, from: index, maxFieldCount: limits.maxHeaderCount, into: &fields)
 
-        var contentLength: UInt64?
-        var transferEncodings: [Range<Int>] = []
-        var closeRequested = false
-        var keepAliveRequested = false
-        var connectionOptions: [Range<Int>] = []
+        var framingFields = FramingFields()
+        var connection = ConnectionOptions()
         for field in fields {
             switch field.kind {
-            case .contentLength:
-                let value = try FieldValues.contentLength(head, field.value)
-                if let contentLength, contentLength != value { throw .conflictingContentLength }
-                contentLength = value
-            case .transferEncoding:
-                transferEncodings.append(field.value)
+            case .contentLength, .transferEncoding:
+                try framingFields.add(head, field)
             case .connection:
-                try FieldValues.forEachElement(head, field.value) { (token: Range<Int>) throws(HTTPParseError) in
-                    if token.isEmpty { return }
-                    if FieldValues.equalsLowercase(head, token, "close") {
-                        closeRequested = true
-                    } else if FieldValues.equalsLowercase(head, token, "keep-alive") {
-                        keepAliveRequested = true
-                    } else if !FieldValues.equalsLowercase(head, token, "upgrade") {
-                        let kind = FieldKind.classify(UnsafeRawBufferPointer(rebasing: head[token]))
-                        if kind == .contentLength || kind == .transferEncoding { return }
-                        connectionOptions.append(token)
-                    }
-                }
+                try connection.add(head, field.value)
             default:
                 continue
             }
         }
 
-        var reusable = version.minor >= 1 ? !closeRequested : keepAliveRequested && !closeRequested
+        let contentLength = framingFields.contentLength
+        let transferEncodings = framingFields.transferEncodings
+        var reusable = version.minor >= 1 ? !connection.close : connection.keepAlive && !connection.close
         let framing: ResponseHead.Framing
         if requestMethod == .head || status < 200 || status == 204 || status == 304 {
             framing = .none
@@ -147,7 +129,7 @@ public struct ResponseHeadParser: Sendable {
 
         return ResponseHead(
             bytes: bytes, version: version, status: status, reason: reason, fields: fields,
-            framing: framing, reusable: reusable, connectionOptions: connectionOptions
+            framing: framing, reusable: reusable, connectionOptions: connection.fieldNames
         )
     }
 }

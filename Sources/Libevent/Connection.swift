@@ -50,14 +50,14 @@ public final class Connection {
 
     public let loop: EventLoop
     private var bufferEvent: OpaquePointer!
-    private var readEvent: OpaquePointer?
-    private var descriptor: Int32 = -1
+    var readEvent: OpaquePointer?
+    var descriptor: Int32 = -1
     /// Not retained: the delegate owns this connection (a session, or the upstream pool),
     /// and every path that lets go of it first clears this field or closes the connection.
     public unowned(unsafe) var delegate: ConnectionDelegate?
     /// Runs once, when the connection is finally closed (after any graceful flush).
     public var didClose: (() -> Void)?
-    public private(set) var state: State = .open
+    public internal(set) var state: State = .open
     private var lingerTimer: Timer?
     private var lingerMilliseconds = 2_000
     /// Set while flushing or lingering: a closing connection owns itself, so its owner
@@ -66,11 +66,11 @@ public final class Connection {
 
     private var isConnecting = false
     private var isWriting = false
-    private var wantsReading = true
-    private var readTimeoutMilliseconds: Int?
-    private var readHighWatermark = 0
+    var wantsReading = true
+    var readTimeoutMilliseconds: Int?
+    var readHighWatermark = 0
     /// Reading paused because `input` reached the high watermark.
-    private var readSuspended = false
+    var readSuspended = false
 
     public let input: Buffer
     public let output: Buffer
@@ -151,127 +151,6 @@ public final class Connection {
     }
 
     public var isOpen: Bool { state == .open }
-
-    // MARK: Reading
-
-    public func enableReading() {
-        guard state == .open, !wantsReading else { return }
-        wantsReading = true
-        updateReadEvent()
-    }
-
-    public func disableReading() {
-        guard state == .open, wantsReading else { return }
-        wantsReading = false
-        updateReadEvent()
-    }
-
-    /// Reading pauses by itself while `input` holds `bytes` or more (0: no limit), and
-    /// resumes on `resumeReadingIfDrained()` once the owner has consumed input.
-    public func setReadHighWatermark(_ bytes: Int) {
-        readHighWatermark = bytes
-    }
-
-    /// Resumes reading paused by the read high watermark, if input has fallen below it.
-    public func resumeReadingIfDrained() {
-        guard readSuspended, input.count < readHighWatermark else { return }
-        readSuspended = false
-        updateReadEvent()
-    }
-
-    private var shouldRead: Bool {
-        switch state {
-        case .open: return wantsReading && !readSuspended
-        case .flushing, .lingering: return true
-        case .closed: return false
-        }
-    }
-
-    private func updateReadEvent() {
-        guard let readEvent else { return }
-        if shouldRead {
-            if let milliseconds = readTimeoutMilliseconds, state == .open {
-                var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-                event_add(readEvent, &timeout)
-            } else {
-                event_add(readEvent, nil)
-            }
-        } else {
-            event_del(readEvent)
-        }
-    }
-
-    private func readEventFired(_ what: Int16) {
-        if Int32(what) & EV_TIMEOUT != 0 {
-            switch state {
-            case .open:
-                event_del(readEvent)
-                delegate?.connection(self, didReceive: .timedOut)
-            case .flushing, .lingering:
-                close()
-            case .closed:
-                break
-            }
-            return
-        }
-        switch readOnce() {
-        case .some(let count) where count > 0:
-            switch state {
-            case .open:
-                if readHighWatermark > 0, input.count >= readHighWatermark {
-                    readSuspended = true
-                    updateReadEvent()
-                }
-                delegate?.connectionDidRead(self)
-            case .flushing, .lingering:
-                input.drain(input.count)
-            case .closed:
-                break
-            }
-        case .some:
-            // End of stream.
-            event_del(readEvent)
-            switch state {
-            case .open: delegate?.connection(self, didReceive: .endOfStream)
-            case .flushing: break  // keep writing; the peer may still read
-            case .lingering: close()
-            case .closed: break
-            }
-        case .none:
-            let code = hoptrace_errno()
-            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
-            event_del(readEvent)
-            switch state {
-            case .open: delegate?.connection(self, didReceive: .failed(code))
-            case .flushing, .lingering: close()
-            case .closed: break
-            }
-        }
-    }
-
-    /// Reads up to `readSize` bytes into the input buffer: the count (0 at end of
-    /// stream), or nil with errno set.
-    private func readOnce() -> Int? {
-        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors -> Int? in
-            let reserved = Int(evbuffer_reserve_space(input.pointer, Self.readSize, vectors.baseAddress, 2))
-            guard reserved > 0 else { return nil }
-            let count = readv(descriptor, vectors.baseAddress, Int32(reserved))
-            guard count > 0 else {
-                evbuffer_commit_space(input.pointer, vectors.baseAddress, 0)
-                return count == 0 ? 0 : nil
-            }
-            var remaining = count
-            var used = 0
-            while used < reserved, remaining > 0 {
-                let length = min(vectors[used].iov_len, remaining)
-                vectors[used].iov_len = length
-                remaining -= length
-                used += 1
-            }
-            evbuffer_commit_space(input.pointer, vectors.baseAddress, Int32(used))
-            return count
-        }
-    }
 
     // MARK: Writing
 

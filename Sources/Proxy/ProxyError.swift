@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTP1
 
 /// Why an exchange failed, which side caused it, and what the client is told.
@@ -69,7 +72,3 @@ public struct ProxyError: Error, Sendable, Equatable {
         ProxyError(kind: .malformedResponse, side: .upstream, status: 502, message: "upstream \(server) sent an invalid response: \(error.reason)")
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -152,14 +152,18 @@ import Testing
         }
     }
 
-    @Test func idempotentRequestIsRetriedWhenAReusedConnectionDiesBeforeResponding() throws {
+    /// A stub whose connections die on their second request, before responding.
+    static func stubThatDropsSecondRequests() -> StubUpstream {
         let counter = Counter()
-        let stub = StubUpstream { _, client in
-            // The second request on any connection finds it dead.
+        return StubUpstream { _, client in
             if counter.next(client.fd) == 2 { return .close }
             client.respond(body: "ok")
             return .keepReading
         }
+    }
+
+    @Test func idempotentRequestIsRetriedWhenAReusedConnectionDiesBeforeResponding() throws {
+        let stub = Self.stubThatDropsSecondRequests()
         let proxy = try ProxyHarness(upstreamPort: stub.port)
         #expect(proxy.get("/")?.text == "ok")
         #expect(proxy.get("/")?.text == "ok")
@@ -167,12 +171,7 @@ import Testing
     }
 
     @Test func nonIdempotentRequestIsNotRetriedOnAReusedConnection() throws {
-        let counter = Counter()
-        let stub = StubUpstream { _, client in
-            if counter.next(client.fd) == 2 { return .close }
-            client.respond(body: "ok")
-            return .keepReading
-        }
+        let stub = Self.stubThatDropsSecondRequests()
         let proxy = try ProxyHarness(upstreamPort: stub.port)
         #expect(proxy.get("/")?.text == "ok")
         let connection = proxy.connect()

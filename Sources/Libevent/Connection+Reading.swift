@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibevent
+
+/// Reading: a persistent read event of the connection's own, reading into space reserved
+/// in the input buffer (see `Connection`'s comment for why not the bufferevent's).
+extension Connection {
+    public func enableReading() {
+        guard state == .open, !wantsReading else { return }
+        wantsReading = true
+        updateReadEvent()
+    }
+
+    public func disableReading() {
+        guard state == .open, wantsReading else { return }
+        wantsReading = false
+        updateReadEvent()
+    }
+
+    /// Reading pauses by itself while `input` holds `bytes` or more (0: no limit), and
+    /// resumes on `resumeReadingIfDrained()` once the owner has consumed input.
+    public func setReadHighWatermark(_ bytes: Int) {
+        readHighWatermark = bytes
+    }
+
+    /// Resumes reading paused by the read high watermark, if input has fallen below it.
+    public func resumeReadingIfDrained() {
+        guard readSuspended, input.count < readHighWatermark else { return }
+        readSuspended = false
+        updateReadEvent()
+    }
+
+    var shouldRead: Bool {
+        switch state {
+        case .open: return wantsReading && !readSuspended
+        case .flushing, .lingering: return true
+        case .closed: return false
+        }
+    }
+
+    func updateReadEvent() {
+        guard let readEvent else { return }
+        if shouldRead {
+            if let milliseconds = readTimeoutMilliseconds, state == .open {
+                var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+                event_add(readEvent, &timeout)
+            } else {
+                event_add(readEvent, nil)
+            }
+        } else {
+            event_del(readEvent)
+        }
+    }
+
+    func readEventFired(_ what: Int16) {
+        if Int32(what) & EV_TIMEOUT != 0 {
+            switch state {
+            case .open:
+                event_del(readEvent)
+                delegate?.connection(self, didReceive: .timedOut)
+            case .flushing, .lingering:
+                close()
+            case .closed:
+                break
+            }
+            return
+        }
+        switch readOnce() {
+        case .some(let count) where count > 0:
+            switch state {
+            case .open:
+                if readHighWatermark > 0, input.count >= readHighWatermark {
+                    readSuspended = true
+                    updateReadEvent()
+                }
+                delegate?.connectionDidRead(self)
+            case .flushing, .lingering:
+                input.drain(input.count)
+            case .closed:
+                break
+            }
+        case .some:
+            // End of stream.
+            event_del(readEvent)
+            switch state {
+            case .open: delegate?.connection(self, didReceive: .endOfStream)
+            case .flushing: break  // keep writing; the peer may still read
+            case .lingering: close()
+            case .closed: break
+            }
+        case .none:
+            let code = hoptrace_errno()
+            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+            event_del(readEvent)
+            switch state {
+            case .open: delegate?.connection(self, didReceive: .failed(code))
+            case .flushing, .lingering: close()
+            case .closed: break
+            }
+        }
+    }
+
+    /// Reads up to `readSize` bytes into the input buffer: the count (0 at end of
+    /// stream), or nil with errno set.
+    private func readOnce() -> Int? {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors -> Int? in
+            let reserved = Int(evbuffer_reserve_space(input.pointer, Self.readSize, vectors.baseAddress, 2))
+            guard reserved > 0 else { return nil }
+            let count = readv(descriptor, vectors.baseAddress, Int32(reserved))
+            guard count > 0 else {
+                evbuffer_commit_space(input.pointer, vectors.baseAddress, 0)
+                return count == 0 ? 0 : nil
+            }
+            var remaining = count
+            var used = 0
+            while used < reserved, remaining > 0 {
+                let length = min(vectors[used].iov_len, remaining)
+                vectors[used].iov_len = length
+                remaining -= length
+                used += 1
+            }
+            evbuffer_commit_space(input.pointer, vectors.baseAddress, Int32(used))
+            return count
+        }
+    }
+}
