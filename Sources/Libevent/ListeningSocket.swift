@@ -47,9 +47,16 @@ public enum ListeningSocket {
 }
 
 /// Accepts connections on a listening socket, on one loop. Owns the descriptor.
+///
+/// When accepting fails (out of descriptors: EMFILE, ENFILE, ENOBUFS), the socket stays
+/// readable and libevent would retry at once, forever; instead the listener pauses for
+/// `pauseAfterErrorMilliseconds` and tries again, as nginx does.
 public final class Listener {
     private var listener: OpaquePointer!
     private let didAccept: (Int32, SocketAddress) -> Void
+    private var resumeTimer: Timer?
+    private var isDisabled = false
+    public static let pauseAfterErrorMilliseconds = 100
 
     /// `didAccept` runs on the loop's thread with each new descriptor and its peer.
     public init(loop: EventLoop, descriptor: Int32, didAccept: @escaping (Int32, SocketAddress) -> Void) throws(SystemError) {
@@ -63,14 +70,28 @@ public final class Listener {
             close(descriptor)
             throw SystemError("evconnlistener_new")
         }
+        evconnlistener_set_error_cb(listener) { _, context in
+            Unmanaged<Listener>.fromOpaque(context!).takeUnretainedValue().didFailToAccept()
+        }
+        resumeTimer = Timer(loop: loop) { [unowned self] in
+            if !isDisabled { evconnlistener_enable(listener) }
+        }
     }
 
     /// Stops accepting. Connections still queued in the kernel stay there until `deinit`.
     public func disable() {
+        isDisabled = true
+        resumeTimer?.cancel()
         evconnlistener_disable(listener)
     }
 
+    private func didFailToAccept() {
+        evconnlistener_disable(listener)
+        resumeTimer?.schedule(milliseconds: Self.pauseAfterErrorMilliseconds)
+    }
+
     deinit {
+        resumeTimer?.cancel()
         evconnlistener_free(listener)
     }
 }

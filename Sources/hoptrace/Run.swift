@@ -27,6 +27,7 @@ struct Run: ParsableCommand {
         }
         let logger = Logger(label: "hoptrace")
         let configuration = try loadConfiguration(options.config)
+        raiseOpenFileLimit(logger: logger)
         let server: ProxyServer
         do {
             server = try ProxyServer(configuration: configuration, logger: logger)
@@ -106,5 +107,16 @@ final class Supervisor {
         }
         drainTimer!.schedule(milliseconds: deadline)
         server.drain { loop.stop() }
+    }
+}
+
+/// Raises the soft limit on open descriptors to the hard limit: every proxied request
+/// holds two sockets, and the usual soft default (1024) is reached quickly.
+func raiseOpenFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+        logger.warning("could not raise the open file limit", metadata: ["limit": "\(limit.rlim_cur)"])
     }
 }
