@@ -38,6 +38,7 @@ final class ClientSession: ConnectionDelegate {
         flushOutputs()
     }
     var clientTimerIsIdle = false
+    private var isServingBufferedRequests = false
     /// Deadline for connecting upstream, then for the upstream response head.
     lazy var upstreamTimer = Timer(loop: client.loop) { [unowned self] in
         upstreamTimerFired()
@@ -140,7 +141,12 @@ final class ClientSession: ConnectionDelegate {
     // MARK: Reading requests
 
     /// Parses and serves requests already buffered, until one has to wait on I/O.
+    /// Re-entered from a response that completes synchronously (the proxy's own), it
+    /// returns at once and the loop below goes on: pipelined requests never recurse.
     func serveBufferedRequests() {
+        guard !isServingBufferedRequests else { return }
+        isServingBufferedRequests = true
+        defer { isServingBufferedRequests = false }
         while phase == .waitingForRequest, !client.input.isEmpty {
             if clientTimerIsIdle {
                 // The first byte of a request starts its whole-head deadline.

@@ -49,9 +49,14 @@ enum HeaderPolicy {
             if !head.connectionOptions.isEmpty, head.isConnectionOption(field) { continue }
             writer.appendField(source, field)
         }
-        if !wroteHost, let authority = head.host {
+        if !wroteHost {
+            // HTTP/1.0 allows no Host; the HTTP/1.1 request upstream needs one.
             writer.append("Host: ")
-            writer.append(source, authority)
+            if let authority = head.host {
+                writer.append(source, authority)
+            } else {
+                writer.append(route.upstream.servers[0].configured)
+            }
             writer.appendCRLF()
         }
 

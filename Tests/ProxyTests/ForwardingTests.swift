@@ -151,3 +151,39 @@ import Testing
         #expect(stub.requests.first?.header("content-length") == nil)
     }
 }
+
+@Suite struct PipeliningTests {
+    @Test func thousandsOfPipelinedLocallyAnsweredRequestsAreAllAnsweredInOrder() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness("""
+            routes:
+              - { name: api, path_prefix: /api, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(stub.port)"] }
+            """)
+        let connection = proxy.connect()
+        defer { connection.close() }
+        let count = 3000
+        var batch = ""
+        for index in 0..<count { batch += "GET /missing/\(index) HTTP/1.1\r\nHost: a\r\n\r\n" }
+        // Sent from another thread: the answers must be read while the batch goes out.
+        let fd = connection.fd
+        let bytes = Array(batch.utf8)
+        Thread.detachNewThread { TestSocket.send(fd, bytes) }
+        var answered = 0
+        while answered < count, let response = connection.reader.read(), response.status == 404 {
+            answered += 1
+        }
+        #expect(answered == count)
+    }
+
+    @Test func http10RequestWithoutHostGetsTheUpstreamAsHost() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness(upstreamPort: stub.port)
+        let connection = proxy.connect()
+        defer { connection.close() }
+        connection.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(connection.reader.read()?.text == "ok")
+        #expect(stub.requests.first?.header("host") == "127.0.0.1:\(stub.port)")
+    }
+}
