@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct StreamingTests {
@@ -158,5 +159,70 @@ import Testing
         #expect(response?.text == "plain")
         #expect(stub.requests.first?.header("upgrade") == nil)
         #expect(stub.requests.first?.header("http2-settings") == nil)
+    }
+}
+
+@Suite struct UploadBackpressureTests {
+    final class Progress: @unchecked Sendable {
+        let sent = Atomic<Int>(0)
+    }
+
+    @Test func upstreamThatStopsReadingPausesTheClientInsteadOfBuffering() throws {
+        let release = DispatchSemaphore(value: 0)
+        // A raw upstream that accepts and never reads.
+        let (listenFD, port) = TestSocket.listen()
+        defer { close(listenFD) }
+        Thread.detachNewThread {
+            let fd = accept(listenFD, nil, nil)
+            release.wait()
+            if fd >= 0 { close(fd) }
+        }
+        let proxy = try ProxyHarness(upstreamPort: port)
+        let connection = proxy.connect()
+        defer {
+            release.signal()
+            connection.close()
+        }
+        var size: Int32 = 64 * 1024
+        setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let total = 256 * 1024 * 1024
+        connection.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(total)\r\n\r\n")
+        let progress = Progress()
+        let fd = connection.fd
+        Thread.detachNewThread {
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let block = [UInt8](repeating: 0x75, count: 1024 * 1024)
+            var sent = 0
+            while sent < total {
+                let count = block.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if count <= 0 { return }
+                sent += count
+                progress.sent.store(sent, ordering: .relaxed)
+            }
+        }
+        var last = -1
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            usleep(300_000)
+            let sent = progress.sent.load(ordering: .relaxed)
+            if sent == last && sent > 0 { break }
+            last = sent
+        }
+        #expect(last > 0)
+        #expect(last < 40 * 1024 * 1024, "the proxy took \(last) bytes of a body its upstream does not read")
+    }
+
+    @Test func idleKeepAliveConnectionIsClosedAfterTheIdleTimeout() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 300ms }")
+        let connection = proxy.connect()
+        defer { connection.close() }
+        connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(connection.reader.read()?.text == "ok")
+        let started = Date()
+        #expect(connection.reader.isClosedByPeer())
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited > 0.2 && waited < 2, "closed after \(waited)s")
     }
 }
