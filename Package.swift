@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         // The only C module: libevent's core library, found through pkg-config.
@@ -30,6 +31,12 @@ let package = Package(
         .target(
             name: "Config",
             dependencies: ["HTTP1", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Trace context in and out, trust, sampling. Pure: no sockets, no C.
+        .target(
+            name: "Tracing",
+            dependencies: [.product(name: "W3CTraceContext", package: "swift-w3c-trace-context")],
             swiftSettings: strict
         ),
         // Routing, header policy, exchanges, pools, workers.
@@ -53,6 +60,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(
+            name: "TracingTests",
+            dependencies: ["Tracing", .product(name: "W3CTraceContext", package: "swift-w3c-trace-context")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ProxyTests",
             dependencies: ["Proxy", "Config", "Libevent", "HTTP1", .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,59 @@
+import W3CTraceContext
+
+/// What to do with an incoming request's trace context from a peer that is not trusted.
+public enum UntrustedContextPolicy: String, Sendable, Equatable {
+    /// Keep the trace id (and parent link) so the trace stays whole, but decide sampling
+    /// here: a header from the internet cannot switch recording on or off.
+    case continueTrace = "continue"
+    /// Drop the received context and start a new trace.
+    case ignore
+}
+
+/// The trace a request joins or starts, decided before any span is built.
+public struct TraceDecision: Sendable, Equatable {
+    public var traceID: TraceID
+    /// The span the proxy's SERVER span is a child of; nil for a new trace.
+    public var parentSpanID: SpanID?
+    public var sampled: Bool
+    /// Kept when the trace id came with it and was generated randomly; set on new traces.
+    public var randomTraceID: Bool
+    public var traceState: String?
+
+    /// The flags to send upstream in `traceparent`.
+    public var flags: TraceFlags {
+        var flags = TraceFlags()
+        if sampled { flags.insert(.sampled) }
+        if randomTraceID { flags.insert(IncomingTraceContext.randomFlag) }
+        return flags
+    }
+
+    /// - Parameters:
+    ///   - incoming: the validated context received, if any.
+    ///   - peerTrusted: whether the peer's address is in the trusted networks.
+    ///   - newTraceID: makes a random trace id when one is needed.
+    public static func decide(
+        incoming: IncomingTraceContext?, peerTrusted: Bool, untrusted: UntrustedContextPolicy,
+        sampler: Sampler, newTraceID: () -> TraceID
+    ) -> TraceDecision {
+        if let incoming, peerTrusted || untrusted == .continueTrace {
+            let parentSampled: Bool? = peerTrusted ? incoming.flags.contains(.sampled) : nil
+            return TraceDecision(
+                traceID: incoming.traceID, parentSpanID: incoming.parentSpanID,
+                sampled: sampler.shouldSample(traceID: incoming.traceID, parentSampled: parentSampled),
+                randomTraceID: incoming.flags.contains(IncomingTraceContext.randomFlag),
+                traceState: incoming.traceState)
+        }
+        let traceID = newTraceID()
+        return TraceDecision(
+            traceID: traceID, parentSpanID: nil,
+            sampled: sampler.shouldSample(traceID: traceID, parentSampled: nil),
+            randomTraceID: true, traceState: nil)
+    }
+
+    /// The `traceparent` value for a span of this trace: always version 00, built from
+    /// parsed values, never copied from what was received.
+    public func traceparent(spanID: SpanID) -> String {
+        let flagsHex = flags.rawValue < 0x10 ? "0" + String(flags.rawValue, radix: 16) : String(flags.rawValue, radix: 16)
+        return "00-\(traceID)-\(spanID)-\(flagsHex)"
+    }
+}
