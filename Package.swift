@@ -42,13 +42,19 @@ let package = Package(
         // Routing, header policy, exchanges, pools, workers.
         .target(
             name: "Proxy",
-            dependencies: ["HTTP1", "Libevent", "Config", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HTTP1", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The admin listener: health and the in-memory trace viewer.
+        .target(
+            name: "Admin",
+            dependencies: ["HTTP1", "Libevent", "Tracing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "hoptrace",
             dependencies: [
-                "Proxy", "Config", "Libevent",
+                "Proxy", "Config", "Libevent", "Tracing", "Admin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "Config", "Libevent", "HTTP1", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Proxy", "Config", "Libevent", "HTTP1", "Tracing", "Admin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
     ]

@@ -78,6 +78,13 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The IP address as 4 (IPv4) or 16 (IPv6) bytes, network order.
+    public var ipBytes: [UInt8] {
+        withUnsafeBytes(of: storage) { raw in
+            family == AF_INET6 ? Array(raw[8..<24]) : Array(raw[4..<8])
+        }
+    }
+
     public var port: Int {
         var storage = self.storage
         return withUnsafeBytes(of: &storage) { raw in

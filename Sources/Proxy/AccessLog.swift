@@ -19,6 +19,8 @@ public final class AccessLog: Sendable {
         var route: String?
         var upstream: String?
         var error: String?
+        var traceID: String
+        var spanID: String
     }
 
     private let descriptor: Int32
@@ -72,6 +74,7 @@ public final class AccessLog: Sendable {
         var line = "\(Timestamp.iso8601(nanoseconds: record.startWallNanoseconds)) \(record.client) \"\(record.method) \(sanitized(record.target)) HTTP/\(record.version)\" \(record.status) \(record.bytesIn) \(record.bytesOut) \(formatMilliseconds(duration))ms"
         line += " route=\(record.route ?? "-") upstream=\(record.upstream ?? "-")"
         if let error = record.error { line += " error=\(error)" }
+        line += " trace_id=\(record.traceID) span_id=\(record.spanID)"
         return line
     }
 
@@ -90,6 +93,8 @@ public final class AccessLog: Sendable {
             "\"upstream\":\(record.upstream.map(quoted) ?? "null")",
         ]
         if let error = record.error { fields.append("\"error\":\(quoted(error))") }
+        fields.append("\"trace_id\":\"\(record.traceID)\"")
+        fields.append("\"span_id\":\"\(record.spanID)\"")
         return "{" + fields.joined(separator: ",") + "}"
     }
 

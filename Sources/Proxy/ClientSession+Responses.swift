@@ -9,6 +9,7 @@ extension ClientSession {
         exchange.error = error
         exchange.status = error.status
         upstreamTimer.cancel()
+        endAttempt(exchange, error: error)
         exchange.upstream?.close()
         exchange.upstream = nil
         if exchange.responseStarted {
@@ -32,18 +33,21 @@ extension ClientSession {
     func respondWithoutExchange(_ error: ProxyError) {
         clientTimer.cancel()
         client.output.append(LocalResponse.bytes(status: error.status, message: error.message, close: true))
+        let spanIDs = recordRejectionSpan(error)
         if let log = worker.accessLog {
             let now = Timestamp.wallNanoseconds()
             log.write(AccessLog.Record(
                 startWallNanoseconds: now, client: peerText, method: "-", target: "-", version: "1.1",
                 status: error.status, bytesIn: 0, bytesOut: 0, durationMicroseconds: 0, route: nil,
-                upstream: nil, error: error.kind.rawValue))
+                upstream: nil, error: error.kind.rawValue, traceID: spanIDs.traceID, spanID: spanIDs.spanID))
         }
         closeAfterFlush()
     }
 
     /// The response is complete (or cut): log it and keep or close the client.
     func finishExchange(_ exchange: Exchange, closeClient: Bool) {
+        endAttempt(exchange, error: exchange.error)
+        recordServerSpan(exchange)
         writeAccessLog(exchange)
         if closeClient || !exchange.head.keepAlive || worker.isDraining {
             closeAfterFlush()
@@ -75,7 +79,9 @@ extension ClientSession {
             durationMicroseconds: (Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1000,
             route: exchange.route?.name,
             upstream: exchange.server?.configured,
-            error: exchange.error?.kind.rawValue))
+            error: exchange.error?.kind.rawValue,
+            traceID: exchange.trace.traceID.description,
+            spanID: exchange.serverSpanID.description))
     }
 }
 

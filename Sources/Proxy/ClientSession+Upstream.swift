@@ -1,5 +1,6 @@
 import HTTP1
 import Libevent
+import Tracing
 
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +22,8 @@ extension ClientSession {
                 connection = try worker.pools.connect(server)
             } catch {
                 carrying?.close()
+                exchange.attempt = UpstreamAttempt(
+                    spanID: worker.ids.spanID(), server: server, startNanoseconds: ClientSession.now())
                 failUpstream(exchange, .connect(error.code, server: server.configured))
                 return
             }
@@ -31,12 +34,17 @@ extension ClientSession {
         connection.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         connection.setWriteLowWatermark(exchange.waitingForUpstreamDrain ? Self.lowWatermark : 0)
         connection.enableReading()
+        // Each attempt sends its own CLIENT span's traceparent. A carried-over body follows
+        // the new head; the old head (the failed attempt's trace fields) is dropped.
+        let traceFields = beginAttempt(exchange, server: server, reused: exchange.upstreamReused)
+        connection.output.append(exchange.upstreamHead)
+        connection.output.append(traceFields)
         if let carrying {
+            carrying.output.drain(exchange.sentHeadLength)
             carrying.output.moveAll(to: connection.output)
             carrying.close()
-        } else {
-            connection.output.append(exchange.upstreamHead)
         }
+        exchange.sentHeadLength = exchange.upstreamHead.count + traceFields.count
         upstreamTimer.schedule(milliseconds: exchange.upstreamConnected ? configuration.timeouts.upstreamHeader : configuration.timeouts.connect)
     }
 
@@ -47,6 +55,7 @@ extension ClientSession {
             return
         }
         upstreamTimer.cancel()
+        endAttempt(exchange, error: error)
         let next = worker.pools.nextServer(of: route.upstream)
         if replayQueued {
             connectUpstream(exchange, server: next, allowPooled: false, carrying: connection)
@@ -60,6 +69,7 @@ extension ClientSession {
     /// the client keeps what arrived and its connection closes (no fabricated end).
     func failUpstream(_ exchange: Exchange, _ error: ProxyError) {
         upstreamTimer.cancel()
+        endAttempt(exchange, error: error)
         exchange.upstream?.close()
         exchange.upstream = nil
         if exchange.responseStarted {
@@ -92,6 +102,7 @@ extension ClientSession {
         }
         if event == .connected {
             exchange.upstreamConnected = true
+            exchange.attempt?.events.append(SpanEvent(name: "connection established", timeNanoseconds: Self.now()))
             upstreamTimer.schedule(milliseconds: configuration.timeouts.upstreamHeader)
             return
         }
@@ -127,6 +138,12 @@ extension ClientSession {
         guard phase == .proxying, let exchange, connection === exchange.upstream else {
             if phase == .tunnelling { tunnelPump(from: connection) } else { connection.close() }
             return
+        }
+        if exchange.attempt?.sawFirstByte == false, !connection.input.isEmpty {
+            exchange.attempt?.sawFirstByte = true
+            if exchange.trace.sampled {
+                exchange.attempt?.events.append(SpanEvent(name: "first response byte", timeNanoseconds: Self.now()))
+            }
         }
         if exchange.response == nil { readResponseHead(exchange, connection) } else { pumpResponse(exchange) }
     }
@@ -187,6 +204,7 @@ extension ClientSession {
         upstreamTimer.cancel()
         exchange.response = head
         exchange.status = head.status
+        exchange.attempt?.status = head.status
         exchange.upstream?.setTimeouts(readMilliseconds: configuration.timeouts.upstreamHeader, writeMilliseconds: nil)
         let framing = HeaderPolicy.clientFraming(for: head, clientVersion: exchange.head.version)
         exchange.clientFraming = framing
@@ -269,6 +287,7 @@ extension ClientSession {
 
     private func responseComplete(_ exchange: Exchange) {
         upstreamTimer.cancel()
+        endAttempt(exchange, error: nil)
         if let upstream = exchange.upstream, let server = exchange.server, let route = exchange.route {
             exchange.upstream = nil
             let reusable = (exchange.response?.reusable ?? false) && exchange.requestBodyDone
@@ -290,6 +309,7 @@ extension ClientSession {
         clientTimer.cancel()
         exchange.response = head
         exchange.status = 101
+        exchange.attempt?.status = 101
         exchange.responseStarted = true
         client.output.append(HeaderPolicy.clientResponseHead(
             head, framing: .none, requestMethod: exchange.head.methodKind, closeConnection: false))

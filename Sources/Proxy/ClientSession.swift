@@ -183,7 +183,9 @@ final class ClientSession: ConnectionDelegate {
         clientTimer.cancel()
         configuration = worker.configuration
         let route = configuration.routing.match(head)
-        let exchange = Exchange(head: head, route: route, limits: configuration.limits)
+        let exchange = Exchange(
+            head: head, route: route, limits: configuration.limits,
+            trace: worker.decideTrace(head, peer: peer), serverSpanID: worker.ids.spanID())
         self.exchange = exchange
         phase = .proxying
         guard let route else {
@@ -298,7 +300,12 @@ final class ClientSession: ConnectionDelegate {
         phase = .closed
         clientTimer.cancel()
         upstreamTimer.cancel()
-        if let upstream = exchange?.upstream { upstream.close() }
+        if let exchange {
+            // Cut mid-exchange (client gone, tunnel closed, shutdown): the spans still end.
+            exchange.upstream?.close()
+            endAttempt(exchange, error: exchange.error)
+            recordServerSpan(exchange)
+        }
         exchange = nil
         if client.isOpen { client.close() }
     }

@@ -1,5 +1,7 @@
 import HTTP1
 import Libevent
+import Tracing
+import W3CTraceContext
 
 /// One request's journey through the proxy: the request as received, the upstream
 /// attempt(s), the response, and the counts logged at the end. Owned by its
@@ -10,8 +12,19 @@ final class Exchange {
     let startWallNanoseconds: Int64
     let startMonotonicNanoseconds: Int64
 
-    /// The head sent upstream, kept for a retry on a fresh connection.
+    /// The trace this request belongs to, decided before any span.
+    let trace: TraceDecision
+    let serverSpanID: SpanID
+    /// The upstream attempt in progress: its CLIENT span, until it ends.
+    var attempt: UpstreamAttempt?
+    /// Both spans were recorded (once only, however the exchange ends).
+    var spansRecorded = false
+
+    /// The head sent upstream without its trace fields and final CRLF, kept for a retry:
+    /// each attempt writes its own `traceparent`.
     var upstreamHead: [UInt8] = []
+    /// Bytes of head (trace fields included) queued on the current attempt's connection.
+    var sentHeadLength = 0
     var upstream: Connection?
     var server: UpstreamServer?
     var upstreamReused = false
@@ -39,9 +52,11 @@ final class Exchange {
     var status = 0
     var error: ProxyError?
 
-    init(head: RequestHead, route: CompiledRoute?, limits: HTTPLimits) {
+    init(head: RequestHead, route: CompiledRoute?, limits: HTTPLimits, trace: TraceDecision, serverSpanID: SpanID) {
         self.head = head
         self.route = route
+        self.trace = trace
+        self.serverSpanID = serverSpanID
         startWallNanoseconds = Timestamp.wallNanoseconds()
         startMonotonicNanoseconds = Timestamp.monotonicNanoseconds()
         switch head.framing {
@@ -63,4 +78,14 @@ final class Exchange {
         attempts < 2 && upstreamReused && !responseStarted && response == nil
             && head.methodKind.isIdempotent && head.framing == .none
     }
+}
+
+/// One upstream attempt: the CLIENT span being timed.
+struct UpstreamAttempt {
+    var spanID: SpanID
+    var server: UpstreamServer
+    var startNanoseconds: UInt64
+    var events: [SpanEvent] = []
+    var status: Int?
+    var sawFirstByte = false
 }

@@ -1,4 +1,6 @@
 import HTTP1
+import Tracing
+import W3CTraceContext
 
 /// What the proxy forwards and adds, in each direction (RFC 9110 §7.6).
 ///
@@ -29,7 +31,8 @@ enum HeaderPolicy {
             case .contentLength:
                 sawContentLength = true
                 continue
-            case .transferEncoding, .expect, .xForwardedProto, .xForwardedHost:
+            case .transferEncoding, .expect, .xForwardedProto, .xForwardedHost, .traceparent, .tracestate:
+                // Trace fields are rebuilt for each attempt (`traceFields`), never copied.
                 continue
             case .xForwardedFor:
                 forwardedFor.append(field.value)
@@ -81,6 +84,23 @@ enum HeaderPolicy {
         if let upgrade = head.upgrade {
             writer.append("Connection: upgrade\r\nUpgrade: ")
             writer.append(source, upgrade)
+            writer.appendCRLF()
+        }
+        // The blank line comes after the trace fields of each attempt.
+        return writer.bytes
+    }
+
+    /// The trace fields of one attempt, and the blank line that ends the head:
+    /// `traceparent` from the CLIENT span's context (always version 00, from parsed
+    /// values) and the validated `tracestate`.
+    static func traceFields(_ trace: TraceDecision, clientSpanID: SpanID) -> [UInt8] {
+        var writer = HeadWriter(capacity: 128)
+        writer.append("traceparent: ")
+        writer.append(trace.traceparent(spanID: clientSpanID))
+        writer.appendCRLF()
+        if let state = trace.traceState {
+            writer.append("tracestate: ")
+            writer.append(state)
             writer.appendCRLF()
         }
         writer.appendCRLF()

@@ -2,6 +2,7 @@ import Config
 import Libevent
 import Logging
 import Synchronization
+import Tracing
 
 #if canImport(Glibc)
 import Glibc
@@ -20,11 +21,13 @@ public final class ProxyServer: @unchecked Sendable {
     private var workers: [Worker] = []
     private let workerCount: Int
     private let logger: Logger
+    private let tracing: TracingSetup
     private let stopped = Mutex<(count: Int, waiter: (@Sendable () -> Void)?)>((0, nil))
 
     /// - Parameter workerCount: nil for one per core, else the configured number.
-    public init(configuration: RuntimeConfiguration, logger: Logger) throws(ConfigProblems) {
+    public init(configuration: RuntimeConfiguration, tracing: TracingSetup = .off, logger: Logger) throws(ConfigProblems) {
         self.configuration = configuration
+        self.tracing = tracing
         self.logger = logger
         if let count = configuration.source.workers {
             workerCount = count
@@ -52,7 +55,7 @@ public final class ProxyServer: @unchecked Sendable {
             for (index, fd) in descriptors.enumerated() {
                 workers.append(try Worker(
                     index: index, configuration: configuration, accessLog: accessLog, listeningDescriptor: fd,
-                    logger: logger, didStop: { [weak self] _ in self?.workerDidStop() }))
+                    tracing: tracing, logger: logger, didStop: { [weak self] _ in self?.workerDidStop() }))
             }
         } catch {
             for fd in descriptors.dropFirst(workers.count) { ListeningSocket.closeDescriptor(fd) }

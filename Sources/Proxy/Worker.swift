@@ -1,6 +1,8 @@
 import HTTP1
 import Libevent
 import Logging
+import Tracing
+import W3CTraceContext
 
 #if canImport(Glibc)
 import Glibc
@@ -25,16 +27,25 @@ final class Worker: @unchecked Sendable {
     private var thread: pthread_t?
     private let logger: Logger
     private let didStop: @Sendable (Int) -> Void
+    let tracing: TracingSetup
+    /// This worker's own id source: no lock, no system call per id.
+    var ids = IDGenerator()
+    /// Finished spans waiting to be handed over as one batch.
+    private var spanBuffer: [SpanRecord] = []
+    private var spanFlushTimer: Timer?
+    static let spanBatchSize = 64
+    static let spanFlushMilliseconds = 500
 
     init(
         index: Int, configuration: RuntimeConfiguration, accessLog: AccessLog?, listeningDescriptor: Int32,
-        logger: Logger, didStop: @escaping @Sendable (Int) -> Void
+        tracing: TracingSetup, logger: Logger, didStop: @escaping @Sendable (Int) -> Void
     ) throws(SystemError) {
         self.index = index
         self.loop = try EventLoop()
         self.configuration = configuration
         self.accessLog = accessLog
         self.pools = UpstreamPools(loop: loop)
+        self.tracing = tracing
         self.logger = logger
         self.didStop = didStop
         // Created before the thread starts; used only on it afterwards.
@@ -51,6 +62,8 @@ final class Worker: @unchecked Sendable {
             for session in Array(sessions.values) { session.close() }
             sessions.removeAll()
             pools.closeAll()
+            flushSpans()
+            spanFlushTimer = nil
             loop.releaseDeferred()
             didStop(index)
         }
@@ -108,6 +121,48 @@ final class Worker: @unchecked Sendable {
             loop.deferRelease(removed)
         }
         stopIfDrained()
+    }
+
+    // MARK: Tracing
+
+    /// Decides the trace of a request from its headers and its peer, before any span.
+    func decideTrace(_ head: RequestHead?, peer: SocketAddress) -> TraceDecision {
+        let settings = tracing.settings
+        var incoming: IncomingTraceContext?
+        if let head {
+            var parents: [String] = []
+            var states: [String] = []
+            for field in head.fields {
+                if field.kind == .traceparent { parents.append(head.string(field.value)) }
+                if field.kind == .tracestate { states.append(head.string(field.value)) }
+            }
+            if !parents.isEmpty { incoming = IncomingTraceContext.parse(traceparent: parents, tracestate: states) }
+        }
+        let trusted = incoming != nil && settings.trustedNetworks.contains(peer.ipBytes)
+        let sampler = settings.isRecording ? settings.sampler : .alwaysOff
+        return TraceDecision.decide(
+            incoming: incoming, peerTrusted: trusted, untrusted: settings.untrustedContext,
+            sampler: sampler, newTraceID: { ids.traceID() })
+    }
+
+    /// Keeps a finished span; a full batch (or the flush timer) goes to the exporter.
+    func record(_ span: SpanRecord) {
+        guard tracing.exporter != nil else { return }
+        spanBuffer.append(span)
+        if spanBuffer.count >= Self.spanBatchSize {
+            flushSpans()
+        } else if spanBuffer.count == 1 {
+            if spanFlushTimer == nil { spanFlushTimer = Timer(loop: loop) { [unowned self] in flushSpans() } }
+            spanFlushTimer?.schedule(milliseconds: Self.spanFlushMilliseconds)
+        }
+    }
+
+    func flushSpans() {
+        guard !spanBuffer.isEmpty, let exporter = tracing.exporter else { return }
+        let batch = spanBuffer
+        spanBuffer.removeAll(keepingCapacity: true)
+        spanFlushTimer?.cancel()
+        exporter.export(batch)
     }
 
     private func stopIfDrained() {

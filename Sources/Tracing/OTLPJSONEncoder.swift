@@ -72,7 +72,7 @@ public enum OTLPJSONEncoder {
         out += "]"
     }
 
-    static func appendString(_ out: inout String, _ text: String) {
+    public static func appendString(_ out: inout String, _ text: String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

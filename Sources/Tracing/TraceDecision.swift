@@ -15,7 +15,8 @@ public struct TraceDecision: Sendable, Equatable {
     /// The span the proxy's SERVER span is a child of; nil for a new trace.
     public var parentSpanID: SpanID?
     public var sampled: Bool
-    /// Kept when the trace id came with it and was generated randomly; set on new traces.
+    /// The Level 2 random-trace-id flag: kept when received with the trace id. Not set on
+    /// new traces, so an unsampled new trace propagates flags `00`.
     public var randomTraceID: Bool
     public var traceState: String?
 
@@ -47,7 +48,7 @@ public struct TraceDecision: Sendable, Equatable {
         return TraceDecision(
             traceID: traceID, parentSpanID: nil,
             sampled: sampler.shouldSample(traceID: traceID, parentSampled: nil),
-            randomTraceID: true, traceState: nil)
+            randomTraceID: false, traceState: nil)
     }
 
     /// The `traceparent` value for a span of this trace: always version 00, built from

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Config
+import Admin
 import Libevent
 import Logging
 import Proxy
+import Tracing
 
 #if canImport(Glibc)
 import Glibc
@@ -28,20 +30,29 @@ struct Run: ParsableCommand {
         let logger = Logger(label: "hoptrace")
         let configuration = try loadConfiguration(options.config)
         raiseOpenFileLimit(logger: logger)
+        let (tracing, store, tracesGo) = makeTracing(logger: logger)
         let server: ProxyServer
+        var admin: AdminServer?
         do {
-            server = try ProxyServer(configuration: configuration, logger: logger)
+            server = try ProxyServer(configuration: configuration, tracing: tracing, logger: logger)
+            if let address = configuration.source.admin {
+                admin = try AdminServer(address: try SocketAddress.resolve(address)[0], store: store)
+            }
             try server.start()
         } catch {
             printError("hoptrace: \(error)")
             throw ExitCode(1)
         }
+        admin?.start()
         logger.info("hoptrace listening", metadata: [
             "address": "\(server.boundAddress.map(\.description) ?? configuration.source.listen)",
             "workers": "\(server.workersRunning)",
             "routes": "\(configuration.routing.routes.map(\.name).joined(separator: ","))",
+            "admin": "\(admin.map { "http://\($0.boundAddress)" } ?? "off")",
         ])
+        logger.info("traces go to \(tracesGo(admin?.boundAddress))")
         try Supervisor(server: server, configPath: options.config, logger: logger).run()
+        admin?.stop()
     }
 }
 
@@ -119,4 +130,47 @@ func raiseOpenFileLimit(logger: Logger) {
     if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
         logger.warning("could not raise the open file limit", metadata: ["limit": "\(limit.rlim_cur)"])
     }
+}
+
+/// Tracing from the standard `OTEL_*` variables: the settings, the in-memory store (when
+/// spans are kept locally), and a sentence for the start-up log saying where traces go.
+func makeTracing(logger: Logger) -> (TracingSetup, TraceStore?, (SocketAddress?) -> String) {
+    var hostName = [CChar](repeating: 0, count: 256)
+    gethostname(&hostName, hostName.count)
+    let (settings, problems) = TracingSettings.fromEnvironment(
+        processEnvironment(), hostName: String(decoding: hostName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    for problem in problems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
+    switch settings.destination {
+    case .none:
+        return (TracingSetup(settings: settings, exporter: nil), nil, { _ in "nowhere: tracing is off (traceparent is still sent upstream, unsampled)" })
+    case .console:
+        return (TracingSetup(settings: settings, exporter: ConsoleSpanExporter()), nil, { _ in "standard output, one line per span" })
+    case .memory:
+        let store = TraceStore(resource: settings.resource)
+        return (TracingSetup(settings: settings, exporter: store), store, { admin in
+            admin.map { "memory: recent traces at http://\($0)/traces" } ?? "memory, but the admin listener is off (admin: null), so nothing can read them"
+        })
+    case .otlp(let endpoint):
+        // OTLP/HTTP export is the next step of the tracing work; until it lands, say so
+        // plainly and keep the spans readable locally rather than dropping them.
+        logger.warning("OTLP export is not implemented in this version; keeping traces in memory", metadata: ["endpoint": "\(endpoint)"])
+        let store = TraceStore(resource: settings.resource)
+        return (TracingSetup(settings: settings, exporter: store), store, { admin in
+            "memory (OTLP export to \(endpoint) is not implemented yet)" + (admin.map { ": http://\($0)/traces" } ?? "")
+        })
+    }
+}
+
+/// The process environment, read without Foundation.
+func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var cursor = environ
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        cursor += 1
+    }
+    return result
 }

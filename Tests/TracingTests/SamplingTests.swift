@@ -102,7 +102,7 @@ import W3CTraceContext
             incoming: nil, peerTrusted: true, untrusted: .continueTrace,
             sampler: .alwaysOff, newTraceID: { Self.fresh })
         let span = SpanID(bytes: (1, 2, 3, 4, 5, 6, 7, 8))
-        #expect(decision.traceparent(spanID: span) == "00-09090909090909090909090909090909-0102030405060708-02")
+        #expect(decision.traceparent(spanID: span) == "00-09090909090909090909090909090909-0102030405060708-00")
         #expect(!decision.sampled)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Libevent
 import Logging
 import Proxy
+import Tracing
 
 /// An in-process hoptrace on 127.0.0.1:0 with one worker and no access log.
 /// `yaml` holds the routes, upstreams and anything else the test sets.
@@ -10,23 +11,23 @@ final class ProxyHarness {
     let server: ProxyServer
     let port: Int
 
-    init(_ yaml: String, workers: Int = 1, accessLog: String = "off", format: String = "text") throws {
+    init(_ yaml: String, workers: Int = 1, accessLog: String = "off", format: String = "text", tracing: TracingSetup = .off) throws {
         let text = "listen: \"127.0.0.1:0\"\nworkers: \(workers)\naccess_log: \(accessLog)\naccess_log_format: \(format)\nadmin: null\n" + yaml
         let configuration = try RuntimeConfiguration(try ConfigLoader.parse(yaml: text))
-        server = try ProxyServer(configuration: configuration, logger: Logger(label: "test"))
+        server = try ProxyServer(configuration: configuration, tracing: tracing, logger: Logger(label: "test"))
         try server.start()
         port = server.boundAddress!.port
     }
 
     /// Routes everything to one upstream on `port`.
-    convenience init(upstreamPort port: Int, extra: String = "") throws {
+    convenience init(upstreamPort port: Int, extra: String = "", tracing: TracingSetup = .off) throws {
         try self.init("""
             routes:
               - { name: all, path_prefix: /, upstream: backend }
             upstreams:
               backend: { servers: ["127.0.0.1:\(port)"] }
             \(extra)
-            """)
+            """, tracing: tracing)
     }
 
     func reload(_ yaml: String) throws {

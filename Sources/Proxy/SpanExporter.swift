@@ -1,0 +1,60 @@
+import Tracing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a worker hands its finished spans, a batch at a time (never one lock per span).
+/// Called on worker threads; implementations are thread-safe.
+public protocol SpanExporter: Sendable {
+    func export(_ spans: [SpanRecord])
+}
+
+extension TraceStore: SpanExporter {
+    public func export(_ spans: [SpanRecord]) { add(spans) }
+}
+
+/// `OTEL_TRACES_EXPORTER=console`: one line per span on standard output.
+public struct ConsoleSpanExporter: SpanExporter {
+    public init() {}
+
+    public func export(_ spans: [SpanRecord]) {
+        var text = ""
+        for span in spans {
+            let duration = Double(span.endNanoseconds - span.startNanoseconds) / 1_000_000
+            text += "span trace_id=\(span.traceID) span_id=\(span.spanID) parent_id=\(span.parentSpanID.map { "\($0)" } ?? "-")"
+            text += " kind=\(span.kind == .server ? "server" : "client") name=\"\(span.name)\" duration_ms=\(duration)"
+            if case .error(let message) = span.status { text += " status=error message=\"\(message)\"" }
+            for attribute in span.attributes {
+                switch attribute.value {
+                case .string(let value): text += " \(attribute.key)=\"\(value)\""
+                case .int(let value): text += " \(attribute.key)=\(value)"
+                case .bool(let value): text += " \(attribute.key)=\(value)"
+                case .double(let value): text += " \(attribute.key)=\(value)"
+                }
+            }
+            text += "\n"
+        }
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+/// The tracing a worker does: settings, where spans go, and nothing shared that changes.
+public struct TracingSetup: Sendable {
+    public var settings: TracingSettings
+    public var exporter: (any SpanExporter)?
+
+    public init(settings: TracingSettings, exporter: (any SpanExporter)?) {
+        self.settings = settings
+        self.exporter = exporter
+    }
+
+    /// Tracing off: requests still carry an unsampled `traceparent` upstream.
+    public static let off = TracingSetup(settings: TracingSettings(destination: .none), exporter: nil)
+}

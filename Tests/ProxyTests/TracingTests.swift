@@ -1,0 +1,160 @@
+import Foundation
+import Proxy
+import Testing
+import Tracing
+import W3CTraceContext
+
+/// The spans and propagation of real proxied requests, read back from the in-memory store.
+@Suite struct ProxyTracingTests {
+    static let incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    static func setup(_ settings: TracingSettings = TracingSettings()) -> (TracingSetup, TraceStore) {
+        let store = TraceStore(resource: settings.resource)
+        return (TracingSetup(settings: settings, exporter: store), store)
+    }
+
+    /// Waits (with a deadline) until the worker's batch reaches the store.
+    static func spans(_ store: TraceStore, trace: String, count: Int) -> [SpanRecord] {
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if let spans = store.spans(traceID: trace), spans.count >= count { return spans }
+            usleep(20_000)
+        }
+        return store.spans(traceID: trace) ?? []
+    }
+
+    static func attribute(_ span: SpanRecord?, _ key: String) -> SpanAttribute.Value? {
+        span?.attributes.first { $0.key == key }?.value
+    }
+
+    @Test func trustedParentIsContinuedAndTheUpstreamGetsTheClientSpanAsParent() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness("""
+            routes:
+              - { name: api, path_prefix: /api, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(stub.port)"] }
+            """, tracing: tracing)
+        let response = proxy.get("/api/activities/home?q=1&token=secret", headers: ["Host: shop.example:8080", "traceparent: \(Self.incoming)", "tracestate: a=1", "User-Agent: test/1"])
+        #expect(response?.status == 200)
+        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        #expect(server.parentSpanID?.description == "b7ad6b7169203331")
+        #expect(client.parentSpanID == server.spanID)
+        #expect(server.name == "GET /api/*")
+        #expect(client.name == "GET /api/*")
+        #expect(server.status == .unset)
+        // Exactly one traceparent upstream, rebuilt from the CLIENT span, and the tracestate.
+        let request = try #require(stub.requests.first)
+        #expect(request.headers("traceparent") == ["traceparent: 00-0af7651916cd43dd8448eb211c80319c-\(client.spanID)-01"])
+        #expect(request.header("tracestate") == "a=1")
+        // Attributes: stable names, integers as integers, signature-like values redacted.
+        #expect(Self.attribute(server, "http.response.status_code") == .int(200))
+        #expect(Self.attribute(server, "http.route") == .string("/api/*"))
+        #expect(Self.attribute(server, "url.path") == .string("/api/activities/home"))
+        #expect(Self.attribute(server, "url.query") == .string("q=1&token=REDACTED"))
+        #expect(Self.attribute(server, "server.address") == .string("shop.example"))
+        #expect(Self.attribute(server, "server.port") == .int(8080))
+        #expect(Self.attribute(server, "user_agent.original") == .string("test/1"))
+        #expect(Self.attribute(server, "network.protocol.version") == .string("1.1"))
+        #expect(Self.attribute(client, "server.port") == .int(Int64(stub.port)))
+        #expect(Self.attribute(client, "http.response.status_code") == .int(200))
+        #expect(client.events.contains { $0.name == "connection established" })
+        #expect(client.events.contains { $0.name == "first response byte" })
+    }
+
+    @Test func untrustedParentKeepsTheTraceIDButSamplingIsOurs() throws {
+        let stub = StubUpstream(body: "ok")
+        var settings = TracingSettings()
+        settings.trustedNetworks = TrustedNetworks([])
+        let (tracing, store) = Self.setup(settings)
+        let proxy = try ProxyHarness(upstreamPort: stub.port, tracing: tracing)
+        // The client says "not sampled"; we sample anyway (parentbased_always_on, no trusted parent).
+        _ = proxy.get("/", headers: ["Host: a", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"])
+        #expect(Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2).count == 2)
+    }
+
+    @Test func duplicateOrMalformedTraceparentStartsANewTraceAndIsNeverForwarded() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, _) = Self.setup()
+        let proxy = try ProxyHarness(upstreamPort: stub.port, tracing: tracing)
+        #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)", "traceparent: \(Self.incoming)"])?.status == 200)
+        #expect(proxy.get("/", headers: ["Host: a", "traceparent: garbage", "tracestate: a=1"])?.status == 200)
+        for request in stub.requests {
+            let values = request.headers("traceparent")
+            #expect(values.count == 1)
+            #expect(values.first?.contains("0af7651916cd43dd8448eb211c80319c") == false)
+            #expect(request.header("tracestate") == nil)
+        }
+    }
+
+    @Test func unsampledRequestRecordsNothingAndPropagatesFlags00() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, store) = Self.setup(TracingSettings(sampler: .alwaysOff))
+        let proxy = try ProxyHarness(upstreamPort: stub.port, tracing: tracing)
+        #expect(proxy.get("/")?.status == 200)
+        let value = try #require(stub.requests.first?.header("traceparent"))
+        #expect(value.hasPrefix("00-") && value.hasSuffix("-00") && value.count == 55)
+        usleep(700_000)  // past the worker's batch interval: nothing may arrive
+        #expect(store.recent().isEmpty)
+    }
+
+    @Test func badGatewayMarksBothSpansAsErrors() throws {
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness(upstreamPort: TestSocket.closedPort(), tracing: tracing)
+        #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 502)
+        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        guard case .error = server.status, case .error = client.status else {
+            Issue.record("expected error statuses, got \(server.status) and \(client.status)")
+            return
+        }
+        #expect(Self.attribute(client, "error.type") == .string("connection_refused"))
+        #expect(Self.attribute(server, "http.response.status_code") == .int(502))
+    }
+
+    @Test func retriesAreSeparateClientSpansWithResendCount() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness("""
+            routes:
+              - { name: all, path_prefix: /, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(TestSocket.closedPort())", "127.0.0.1:\(stub.port)"] }
+            """, tracing: tracing)
+        #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 200)
+        let clients = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 3).filter { $0.kind == .client }
+        #expect(clients.count == 2)
+        #expect(clients.contains { Self.attribute($0, "http.request.resend_count") == .int(1) })
+        // The upstream saw the second attempt's span as its parent.
+        let second = try #require(clients.first { Self.attribute($0, "http.request.resend_count") == .int(1) })
+        #expect(stub.requests.first?.header("traceparent")?.contains(second.spanID.description) == true)
+    }
+
+    @Test func requestsTheProxyAnswersItselfGetAServerSpan() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness("""
+            routes:
+              - { name: api, path: /api, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(stub.port)"] }
+            """, tracing: tracing)
+        #expect(proxy.get("/nothing", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 404)
+        let server = try #require(Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 1).first)
+        #expect(server.kind == .server)
+        #expect(server.name == "GET")
+        #expect(server.status == .unset)
+        // A malformed request (no head to read a context from) is a new trace named HTTP.
+        let connection = proxy.connect()
+        connection.send("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        #expect(connection.reader.read()?.status == 400)
+        connection.close()
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, !store.recent().contains(where: { $0.rootName == "HTTP" }) { usleep(20_000) }
+        #expect(store.recent().contains { $0.rootName == "HTTP" })
+    }
+}
