@@ -102,7 +102,7 @@ extension ClientSession {
         }
         if event == .connected {
             exchange.upstreamConnected = true
-            exchange.attempt?.events.append(SpanEvent(name: "connection established", timeNanoseconds: Self.now()))
+            exchange.attempt?.connectedNanoseconds = Self.now()
             upstreamTimer.schedule(milliseconds: configuration.timeouts.upstreamHeader)
             return
         }
@@ -139,11 +139,8 @@ extension ClientSession {
             if phase == .tunnelling { tunnelPump(from: connection) } else { connection.close() }
             return
         }
-        if exchange.attempt?.sawFirstByte == false, !connection.input.isEmpty {
-            exchange.attempt?.sawFirstByte = true
-            if exchange.trace.sampled {
-                exchange.attempt?.events.append(SpanEvent(name: "first response byte", timeNanoseconds: Self.now()))
-            }
+        if exchange.attempt != nil, exchange.attempt?.firstByteNanoseconds == nil, !connection.input.isEmpty {
+            exchange.attempt?.firstByteNanoseconds = Self.now()
         }
         if exchange.response == nil { readResponseHead(exchange, connection) } else { pumpResponse(exchange) }
     }

@@ -85,7 +85,8 @@ struct UpstreamAttempt {
     var spanID: SpanID
     var server: UpstreamServer
     var startNanoseconds: UInt64
-    var events: [SpanEvent] = []
+    var reused = false
+    var connectedNanoseconds: UInt64?
+    var firstByteNanoseconds: UInt64?
     var status: Int?
-    var sawFirstByte = false
 }

@@ -96,12 +96,14 @@ public final class ProxyServer: @unchecked Sendable {
         for worker in workers { worker.stop() }
         for worker in workers { worker.join() }
         workers.removeAll()
+        tracing.shutdown()
     }
 
-    /// Waits for drained workers' threads to end.
+    /// Waits for drained workers' threads to end, then exports the spans still queued.
     public func join() {
         for worker in workers { worker.join() }
         workers.removeAll()
+        tracing.shutdown()
     }
 
     private func workerDidStop() {

@@ -17,6 +17,20 @@ public struct CompiledRoute: Sendable {
     public let isPrefix: Bool
     public let stripPrefix: Bool
     public let upstream: UpstreamGroup
+    /// The route's path as span names and `http.route` show it: `/api/*` for a prefix,
+    /// the path itself for an exact route. Never the raw request path.
+    public let template: String
+
+    public init(name: String, host: HostPattern, path: [UInt8], isPrefix: Bool, stripPrefix: Bool, upstream: UpstreamGroup) {
+        self.name = name
+        self.host = host
+        self.path = path
+        self.isPrefix = isPrefix
+        self.stripPrefix = stripPrefix
+        self.upstream = upstream
+        let text = String(decoding: path, as: UTF8.self)
+        template = isPrefix && text != "/" ? (text.hasSuffix("/") ? text + "*" : text + "/*") : text
+    }
 
     /// Whether `path` (the request's path bytes) falls under this route. A prefix matches
     /// at a segment boundary: `/api` matches `/api`, `/api/x` and `/api?q`, not `/apiary`.

@@ -45,16 +45,23 @@ public struct ConsoleSpanExporter: SpanExporter {
     }
 }
 
-/// The tracing a worker does: settings, where spans go, and nothing shared that changes.
+/// The tracing the workers do: settings, and the pipeline their spans go into.
 public struct TracingSetup: Sendable {
     public var settings: TracingSettings
-    public var exporter: (any SpanExporter)?
+    let pipeline: SpanPipeline?
 
+    /// Starts the span pipeline's thread when there is an exporter.
     public init(settings: TracingSettings, exporter: (any SpanExporter)?) {
         self.settings = settings
-        self.exporter = exporter
+        pipeline = exporter.map { SpanPipeline(exporter: $0) }
     }
 
     /// Tracing off: requests still carry an unsampled `traceparent` upstream.
-    public static let off = TracingSetup(settings: TracingSettings(destination: .none), exporter: nil)
+    public static var off: TracingSetup { TracingSetup(settings: TracingSettings(destination: .none), exporter: nil) }
+
+    /// Spans dropped because the pipeline's queue was full.
+    public var droppedSpans: Int { pipeline?.droppedCount ?? 0 }
+
+    /// Exports what is queued and stops the pipeline. Call once, after the workers stopped.
+    public func shutdown() { pipeline?.shutdown() }
 }

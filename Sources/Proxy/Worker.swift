@@ -31,7 +31,7 @@ final class Worker: @unchecked Sendable {
     /// This worker's own id source: no lock, no system call per id.
     var ids = IDGenerator()
     /// Finished spans waiting to be handed over as one batch.
-    private var spanBuffer: [SpanRecord] = []
+    private var spanBuffer: [PendingSpan] = []
     private var spanFlushTimer: Timer?
     static let spanBatchSize = 64
     static let spanFlushMilliseconds = 500
@@ -146,8 +146,8 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Keeps a finished span; a full batch (or the flush timer) goes to the exporter.
-    func record(_ span: SpanRecord) {
-        guard tracing.exporter != nil else { return }
+    func record(_ span: PendingSpan) {
+        guard tracing.pipeline != nil else { return }
         spanBuffer.append(span)
         if spanBuffer.count >= Self.spanBatchSize {
             flushSpans()
@@ -158,11 +158,11 @@ final class Worker: @unchecked Sendable {
     }
 
     func flushSpans() {
-        guard !spanBuffer.isEmpty, let exporter = tracing.exporter else { return }
+        guard !spanBuffer.isEmpty, let pipeline = tracing.pipeline else { return }
         let batch = spanBuffer
         spanBuffer.removeAll(keepingCapacity: true)
         spanFlushTimer?.cancel()
-        exporter.export(batch)
+        pipeline.submit(batch)
     }
 
     private func stopIfDrained() {

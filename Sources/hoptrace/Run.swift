@@ -52,6 +52,7 @@ struct Run: ParsableCommand {
         ])
         logger.info("traces go to \(tracesGo(admin?.boundAddress))")
         try Supervisor(server: server, configPath: options.config, logger: logger).run()
+        server.join()
         admin?.stop()
     }
 }

@@ -1,0 +1,100 @@
+import Synchronization
+import Tracing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Carries finished spans from the workers to the exporter, on a thread of its own.
+///
+/// Workers submit a batch at a time (one lock per batch, never per span). The queue is
+/// bounded (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048 spans): when it is full, spans are
+/// dropped and counted, so a slow exporter never slows a request or grows memory. The
+/// pipeline thread builds the span records (attribute strings) and hands them on.
+///
+/// `@unchecked Sendable`: the queue is behind a `Mutex`; `thread` and the pipe are set
+/// in `init` and only read afterwards, except by `shutdown()`, called once by the owner.
+final class SpanPipeline: @unchecked Sendable {
+    private struct Queue {
+        var batches: [[PendingSpan]] = []
+        var queued = 0
+        var dropped = 0
+        var exported = 0
+        var stopping = false
+    }
+
+    let capacity: Int
+    private let exporter: any SpanExporter
+    private let queue = Mutex(Queue())
+    /// [read end, write end]: a byte wakes the pipeline thread.
+    private var wakePipe: [Int32] = [-1, -1]
+    private var thread: pthread_t?
+
+    init(exporter: any SpanExporter, capacity: Int = 2048) {
+        self.exporter = exporter
+        self.capacity = capacity
+        _ = pipe(&wakePipe)
+        thread = spawnThread(name: "hoptrace-spans") { [self] in run() }
+    }
+
+    /// Spans dropped because the queue was full.
+    var droppedCount: Int { queue.withLock { $0.dropped } }
+    var exportedCount: Int { queue.withLock { $0.exported } }
+
+    /// Takes a batch from a worker, or drops what does not fit. Never blocks.
+    func submit(_ batch: [PendingSpan]) {
+        let wake = queue.withLock { state -> Bool in
+            guard !state.stopping else {
+                state.dropped += batch.count
+                return false
+            }
+            let room = capacity - state.queued
+            if room <= 0 {
+                state.dropped += batch.count
+                return false
+            }
+            let accepted = batch.count <= room ? batch : Array(batch.prefix(room))
+            state.dropped += batch.count - accepted.count
+            state.batches.append(accepted)
+            state.queued += accepted.count
+            return state.batches.count == 1
+        }
+        if wake {
+            var byte: UInt8 = 1
+            _ = write(wakePipe[1], &byte, 1)
+        }
+    }
+
+    /// Exports what is queued, then stops the thread. Called once, after the workers stopped.
+    func shutdown() {
+        queue.withLock { $0.stopping = true }
+        var byte: UInt8 = 1
+        _ = write(wakePipe[1], &byte, 1)
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+        close(wakePipe[0])
+        close(wakePipe[1])
+    }
+
+    private func run() {
+        var scratch = [UInt8](repeating: 0, count: 64)
+        while true {
+            _ = read(wakePipe[0], &scratch, scratch.count)
+            let (batches, stopping) = queue.withLock { state -> ([[PendingSpan]], Bool) in
+                let taken = state.batches
+                state.batches.removeAll()
+                state.queued = 0
+                return (taken, state.stopping)
+            }
+            var records: [SpanRecord] = []
+            for batch in batches {
+                for span in batch { records.append(span.makeRecord()) }
+            }
+            if !records.isEmpty {
+                exporter.export(records)
+                queue.withLock { $0.exported += records.count }
+            }
+            if stopping { return }
+        }
+    }
+}
