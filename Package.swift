@@ -33,10 +33,15 @@ let package = Package(
             dependencies: ["HTTP1", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        // Trace context in and out, trust, sampling. Pure: no sockets, no C.
+        // Trace context in and out, trust, sampling, span encoding, the OTLP exporter (its
+        // connection comes from Libevent).
         .target(
             name: "Tracing",
-            dependencies: [.product(name: "W3CTraceContext", package: "swift-w3c-trace-context")],
+            dependencies: [
+                "HTTP1", "Libevent",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // Routing, header policy, exchanges, pools, workers.

@@ -12,6 +12,12 @@
 #include <netinet/in.h>
 #include <errno.h>
 
+#include <poll.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <zlib.h>
+
 #include <event2/event.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -39,5 +45,15 @@ static inline int hoptrace_event_add_msec(struct event *ev, long msec) {
 }
 
 static inline int hoptrace_errno(void) { return errno; }
+
+/* SSL_set_tlsext_host_name is a macro. */
+static inline int hoptrace_ssl_set_sni(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+/* deflateInit2 is a macro: gzip framing (window bits 15 + 16). */
+static inline int hoptrace_deflate_init_gzip(z_stream *stream, int level) {
+    return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+}
 
 #endif

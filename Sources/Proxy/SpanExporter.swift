@@ -4,15 +4,6 @@ import Tracing
 import Glibc
 #endif
 
-/// Where a worker hands its finished spans, a batch at a time (never one lock per span).
-/// Called on worker threads; implementations are thread-safe.
-public protocol SpanExporter: Sendable {
-    func export(_ spans: [SpanRecord])
-}
-
-extension TraceStore: SpanExporter {
-    public func export(_ spans: [SpanRecord]) { add(spans) }
-}
 
 /// `OTEL_TRACES_EXPORTER=console`: one line per span on standard output.
 public struct ConsoleSpanExporter: SpanExporter {
@@ -50,10 +41,11 @@ public struct TracingSetup: Sendable {
     public var settings: TracingSettings
     let pipeline: SpanPipeline?
 
-    /// Starts the span pipeline's thread when there is an exporter.
-    public init(settings: TracingSettings, exporter: (any SpanExporter)?) {
+    /// Starts the span pipeline's thread when there is an exporter; its queue holds
+    /// `queueCapacity` spans (`OTEL_BSP_MAX_QUEUE_SIZE`), beyond which spans are dropped.
+    public init(settings: TracingSettings, exporter: (any SpanExporter)?, queueCapacity: Int = 2048) {
         self.settings = settings
-        pipeline = exporter.map { SpanPipeline(exporter: $0) }
+        pipeline = exporter.map { SpanPipeline(exporter: $0, capacity: queueCapacity) }
     }
 
     /// Tracing off: requests still carry an unsampled `traceparent` upstream.

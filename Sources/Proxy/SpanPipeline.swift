@@ -34,6 +34,7 @@ final class SpanPipeline: @unchecked Sendable {
         self.exporter = exporter
         self.capacity = capacity
         _ = pipe(&wakePipe)
+        _ = fcntl(wakePipe[0], F_SETFL, fcntl(wakePipe[0], F_GETFL) | O_NONBLOCK)
         thread = spawnThread(name: "hoptrace-spans") { [self] in run() }
     }
 
@@ -76,10 +77,14 @@ final class SpanPipeline: @unchecked Sendable {
         close(wakePipe[1])
     }
 
+    /// How often the exporter is called even when no spans arrive (for its schedule).
+    static let tickMilliseconds: Int32 = 250
+
     private func run() {
         var scratch = [UInt8](repeating: 0, count: 64)
         while true {
-            _ = read(wakePipe[0], &scratch, scratch.count)
+            var entry = pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)
+            if poll(&entry, 1, Self.tickMilliseconds) > 0 { _ = read(wakePipe[0], &scratch, scratch.count) }
             let (batches, stopping) = queue.withLock { state -> ([[PendingSpan]], Bool) in
                 let taken = state.batches
                 state.batches.removeAll()
@@ -90,11 +95,12 @@ final class SpanPipeline: @unchecked Sendable {
             for batch in batches {
                 for span in batch { records.append(span.makeRecord()) }
             }
-            if !records.isEmpty {
-                exporter.export(records)
-                queue.withLock { $0.exported += records.count }
+            exporter.export(records)
+            queue.withLock { $0.exported += records.count }
+            if stopping {
+                exporter.shutdown()
+                return
             }
-            if stopping { return }
         }
     }
 }

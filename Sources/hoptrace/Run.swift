@@ -138,8 +138,9 @@ func raiseOpenFileLimit(logger: Logger) {
 func makeTracing(logger: Logger) -> (TracingSetup, TraceStore?, (SocketAddress?) -> String) {
     var hostName = [CChar](repeating: 0, count: 256)
     gethostname(&hostName, hostName.count)
+    let environment = processEnvironment()
     let (settings, problems) = TracingSettings.fromEnvironment(
-        processEnvironment(), hostName: String(decoding: hostName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        environment, hostName: String(decoding: hostName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     for problem in problems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
     switch settings.destination {
     case .none:
@@ -152,12 +153,18 @@ func makeTracing(logger: Logger) -> (TracingSetup, TraceStore?, (SocketAddress?)
             admin.map { "memory: recent traces at http://\($0)/traces" } ?? "memory, but the admin listener is off (admin: null), so nothing can read them"
         })
     case .otlp(let endpoint):
-        // OTLP/HTTP export is the next step of the tracing work; until it lands, say so
-        // plainly and keep the spans readable locally rather than dropping them.
-        logger.warning("OTLP export is not implemented in this version; keeping traces in memory", metadata: ["endpoint": "\(endpoint)"])
-        let store = TraceStore(resource: settings.resource)
-        return (TracingSetup(settings: settings, exporter: store), store, { admin in
-            "memory (OTLP export to \(endpoint) is not implemented yet)" + (admin.map { ": http://\($0)/traces" } ?? "")
+        let (exporterSettings, exporterProblems) = OTLPExporterSettings.fromEnvironment(url: endpoint, environment)
+        for problem in exporterProblems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
+        guard let exporterSettings else {
+            let store = TraceStore(resource: settings.resource)
+            return (TracingSetup(settings: settings, exporter: store), store, { admin in
+                "memory (the OTLP endpoint is unusable)" + (admin.map { ": http://\($0)/traces" } ?? "")
+            })
+        }
+        let exporter = OTLPHTTPExporter(settings: exporterSettings, resource: settings.resource, logger: logger)
+        let format = exporterSettings.json ? "http/json" : "http/protobuf"
+        return (TracingSetup(settings: settings, exporter: exporter, queueCapacity: exporterSettings.maxQueueSize), nil, { _ in
+            "\(endpoint) (OTLP \(format)\(exporterSettings.gzip ? ", gzip" : ""), service.name=\(settings.resource.serviceName ?? "hoptrace"))"
         })
     }
 }

@@ -1,0 +1,378 @@
+import HTTP1
+import Libevent
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sends spans over OTLP/HTTP (`POST {endpoint}/v1/traces`), protobuf or JSON, gzip when
+/// asked, HTTPS through OpenSSL — what Honeycomb and collectors accept.
+///
+/// Rules (OpenTelemetry specification, OTLP exporter and batch span processor): batches
+/// of `maxExportBatchSize`, sent when full or every `scheduleDelayMilliseconds`; one
+/// export in flight. Retry only on 429, 502, 503, 504, a failed connection or a
+/// disconnect without a response, honouring `Retry-After`, otherwise exponential backoff
+/// with jitter, all within the export timeout, then the batch is dropped. Any other
+/// status: no retry. A 200 with `partial_success` is not retried; its rejected count is
+/// logged. At most 4 MiB of a response is read.
+///
+/// `@unchecked Sendable`: `export` and `shutdown` run on the span pipeline's thread only;
+/// the counters are behind a `Mutex` and `stopping` is atomic, for other threads to read
+/// and to interrupt a backoff.
+public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
+    public struct Counters: Sendable, Equatable {
+        public var exportedSpans = 0
+        public var droppedSpans = 0
+        public var failedExports = 0
+        public var retries = 0
+    }
+
+    public let settings: OTLPExporterSettings
+    private let resource: TraceResource
+    private let logger: Logger
+    private let counters = Mutex(Counters())
+    private let stopping = Atomic<Bool>(false)
+    private var pending: [SpanRecord] = []
+    private var lastSend = ExportConnection.monotonicNanoseconds()
+    private var lastProblemLog: UInt64 = 0
+    /// Problems are logged at most this often.
+    public static let logIntervalNanoseconds: UInt64 = 10_000_000_000
+    public static let maxResponseBytes = 4 * 1024 * 1024
+    /// The final flush at shutdown gets this long, backoff included.
+    public static let shutdownMilliseconds = 3_000
+
+    public init(settings: OTLPExporterSettings, resource: TraceResource, logger: Logger) {
+        self.settings = settings
+        self.resource = resource
+        self.logger = logger
+    }
+
+    public var currentCounters: Counters { counters.withLock { $0 } }
+
+    public func export(_ spans: [SpanRecord]) {
+        pending.append(contentsOf: spans)
+        // The queue bound applies here too: a stalled collector must not grow memory.
+        if pending.count > settings.maxQueueSize {
+            let excess = pending.count - settings.maxQueueSize
+            pending.removeFirst(excess)
+            counters.withLock { $0.droppedSpans += excess }
+        }
+        while pending.count >= settings.maxExportBatchSize, !stopping.load(ordering: .relaxed) {
+            send(Array(pending.prefix(settings.maxExportBatchSize)), budgetMilliseconds: settings.timeoutMilliseconds)
+            pending.removeFirst(min(settings.maxExportBatchSize, pending.count))
+        }
+        let elapsed = ExportConnection.monotonicNanoseconds() - lastSend
+        if !pending.isEmpty, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000 {
+            let batch = pending
+            pending.removeAll()
+            send(batch, budgetMilliseconds: settings.timeoutMilliseconds)
+        }
+    }
+
+    /// Stops taking spans and sends what is pending once, within a short deadline that
+    /// also cuts any backoff short.
+    public func shutdown() {
+        stopping.store(true, ordering: .relaxed)
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll()
+        send(batch, budgetMilliseconds: Self.shutdownMilliseconds)
+    }
+
+    /// Interrupts a backoff in progress (from any thread); the pipeline then shuts down.
+    public func interrupt() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    // MARK: Sending
+
+    enum Outcome: Equatable {
+        case delivered(rejected: Int)
+        /// 429, 502, 503, 504, connection failure, disconnect without a response.
+        case retryable(reason: String, retryAfterMilliseconds: Int?)
+        case rejected(reason: String)
+    }
+
+    private func send(_ batch: [SpanRecord], budgetMilliseconds: Int) {
+        lastSend = ExportConnection.monotonicNanoseconds()
+        guard !batch.isEmpty else { return }
+        var body = settings.json ? OTLPJSONEncoder.encode(batch, resource: resource) : OTLPEncoder.protobuf(batch, resource: resource)
+        if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
+        let deadline = ExportConnection.monotonicNanoseconds() + UInt64(budgetMilliseconds) * 1_000_000
+        var attempt = 0
+        while true {
+            let outcome = post(body, deadline: deadline)
+            switch outcome {
+            case .delivered(let rejected):
+                counters.withLock { $0.exportedSpans += batch.count - rejected }
+                if rejected > 0 {
+                    counters.withLock { $0.droppedSpans += rejected }
+                    logProblem("the collector rejected some spans (partial success)", ["rejected": "\(rejected)"])
+                }
+                return
+            case .rejected(let reason):
+                counters.withLock {
+                    $0.failedExports += 1
+                    $0.droppedSpans += batch.count
+                }
+                logProblem("span export failed; the batch is dropped", ["reason": "\(reason)"])
+                return
+            case .retryable(let reason, let retryAfter):
+                attempt += 1
+                // Exponential backoff with jitter (1 s, 2 s, 4 s … ±50 %), or Retry-After.
+                let base = 1000 * (1 << min(attempt - 1, 5))
+                let wait = retryAfter ?? Int(Double(base) * Double.random(in: 0.5...1.5))
+                let now = ExportConnection.monotonicNanoseconds()
+                guard now + UInt64(wait) * 1_000_000 < deadline, !stopping.load(ordering: .relaxed) || budgetMilliseconds == Self.shutdownMilliseconds,
+                    sleep(milliseconds: wait)
+                else {
+                    counters.withLock {
+                        $0.failedExports += 1
+                        $0.droppedSpans += batch.count
+                    }
+                    logProblem("span export failed within the export timeout; the batch is dropped", ["reason": "\(reason)"])
+                    return
+                }
+                counters.withLock { $0.retries += 1 }
+            }
+        }
+    }
+
+    /// Sleeps in short steps so that shutdown can cut it short; false when interrupted
+    /// (outside the final flush).
+    private func sleep(milliseconds: Int) -> Bool {
+        var remaining = milliseconds
+        let wasStopping = stopping.load(ordering: .relaxed)
+        while remaining > 0 {
+            let step = min(remaining, 50)
+            usleep(UInt32(step * 1000))
+            remaining -= step
+            if !wasStopping, stopping.load(ordering: .relaxed) { return false }
+        }
+        return true
+    }
+
+    func post(_ body: [UInt8], deadline: UInt64) -> Outcome {
+        let connection: ExportConnection
+        do throws(SystemError) {
+            connection = try ExportConnection(host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline)
+        } catch {
+            return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
+        }
+        var head = "POST \(settings.path) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
+        head += "Content-Type: \(settings.json ? "application/json" : "application/x-protobuf")\r\n"
+        if settings.gzip { head += "Content-Encoding: gzip\r\n" }
+        head += "Content-Length: \(body.count)\r\nUser-Agent: hoptrace/\(TracingScope.version)\r\nConnection: close\r\n"
+        for (name, value) in settings.headers { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        do throws(SystemError) {
+            try connection.write(Array(head.utf8) + body, deadline: deadline)
+            return try readResponse(connection, deadline: deadline)
+        } catch {
+            return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
+        }
+    }
+
+    private var hostHeader: String {
+        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        let standard = settings.useTLS ? 443 : 80
+        return settings.port == standard ? host : "\(host):\(settings.port)"
+    }
+
+    private func readResponse(_ connection: ExportConnection, deadline: UInt64) throws(SystemError) -> Outcome {
+        var received: [UInt8] = []
+        var scanner = HeadScanner(maxHeadBytes: 64 * 1024)
+        var head: ResponseHead?
+        while head == nil {
+            let chunk = try connection.read(maximum: 65536, deadline: deadline)
+            if chunk.isEmpty { return .retryable(reason: "the collector closed the connection without a response", retryAfterMilliseconds: nil) }
+            let start = received.count
+            received += chunk
+            let result = received[start...].withUnsafeBytes { scanner.scan($0) }
+            switch result {
+            case .needMore:
+                continue
+            case .failed(let error):
+                return .rejected(reason: "malformed response: \(error.reason)")
+            case .complete(let leading, let end):
+                do throws(HTTPParseError) {
+                    head = try ResponseHeadParser().parse(Array(received[leading..<end]), requestMethod: .post)
+                } catch {
+                    return .rejected(reason: "malformed response: \(error.reason)")
+                }
+                received.removeFirst(end)
+            }
+        }
+        guard let head else { return .rejected(reason: "no response") }
+        let status = head.status
+        let body = try readBody(connection, head: head, already: received, deadline: deadline)
+        switch status {
+        case 200..<300:
+            return .delivered(rejected: Self.rejectedSpans(body, json: settings.json))
+        case 429, 502, 503, 504:
+            return .retryable(reason: "the collector answered \(status)", retryAfterMilliseconds: Self.retryAfter(head))
+        default:
+            let text = String(decoding: body.prefix(200), as: UTF8.self)
+            return .rejected(reason: "the collector answered \(status): \(text)")
+        }
+    }
+
+    /// The response body, up to `maxResponseBytes`; framing errors end it early.
+    private func readBody(_ connection: ExportConnection, head: ResponseHead, already: [UInt8], deadline: UInt64) throws(SystemError) -> [UInt8] {
+        var decoder: BodyDecoder
+        switch head.framing {
+        case .none: return []
+        case .length(let length): decoder = BodyDecoder(framing: .length(length))
+        case .chunked: decoder = BodyDecoder(framing: .chunked)
+        case .untilClose: decoder = BodyDecoder(framing: .untilClose)
+        }
+        var input = already
+        var body: [UInt8] = []
+        while body.count < Self.maxResponseBytes {
+            if input.isEmpty {
+                input = try connection.read(maximum: 65536, deadline: deadline)
+                if input.isEmpty { return body }
+            }
+            let step = input.withUnsafeBytes { decoder.step($0) }
+            switch step {
+            case .data(let count):
+                body += input[0..<count]
+                input.removeFirst(count)
+                if decoder.isComplete { return body }
+            case .framing(let count), .chunkStart(_, let count), .chunkEnd(let count):
+                input.removeFirst(count)
+            case .end:
+                return body
+            case .failed:
+                return body
+            }
+        }
+        return body
+    }
+
+    /// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in milliseconds.
+    static func retryAfter(_ head: ResponseHead) -> Int? {
+        for field in head.fields where head.string(field.name).lowercased() == "retry-after" {
+            let value = head.string(field.value)
+            if let seconds = Int(value), seconds >= 0 { return seconds * 1000 }
+            if let date = HTTPDate.parse(value) {
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                return max(0, (date - Int(now.tv_sec)) * 1000)
+            }
+        }
+        return nil
+    }
+
+    /// The rejected span count of an `ExportTraceServiceResponse` (0 when absent).
+    static func rejectedSpans(_ body: [UInt8], json: Bool) -> Int {
+        if json {
+            // {"partialSuccess":{"rejectedSpans":"3", ...}}: the number after the key.
+            let key = Array("\"rejectedSpans\"".utf8)
+            guard body.count >= key.count,
+                let start = (0...(body.count - key.count)).first(where: { body[$0..<($0 + key.count)].elementsEqual(key) })
+            else { return 0 }
+            let rest = body[(start + key.count)...].drop { $0 < 0x30 || $0 > 0x39 }
+            let digits = rest.prefix { $0 >= 0x30 && $0 <= 0x39 }
+            return Int(String(decoding: digits, as: UTF8.self)) ?? 0
+        }
+        // field 1 (partial_success) { field 1 (rejected_spans, varint) }
+        var reader = WireReader(body)
+        while let (field, value) = reader.next() {
+            if field == 1, case .bytes(let inner) = value {
+                var innerReader = WireReader(inner)
+                while let (innerField, innerValue) = innerReader.next() {
+                    if innerField == 1, case .varint(let count) = innerValue { return Int(truncatingIfNeeded: count) }
+                }
+            }
+        }
+        return 0
+    }
+
+    private func logProblem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let now = ExportConnection.monotonicNanoseconds()
+        guard now - lastProblemLog >= Self.logIntervalNanoseconds || lastProblemLog == 0 else { return }
+        lastProblemLog = now
+        var metadata = metadata
+        let counts = currentCounters
+        metadata["exported"] = "\(counts.exportedSpans)"
+        metadata["dropped"] = "\(counts.droppedSpans)"
+        metadata["failed_exports"] = "\(counts.failedExports)"
+        metadata["retries"] = "\(counts.retries)"
+        logger.warning(message, metadata: metadata)
+    }
+}
+
+/// Reads protobuf fields (for the collector's response).
+struct WireReader {
+    enum Value {
+        case varint(UInt64)
+        case bytes([UInt8])
+        case other
+    }
+
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    private mutating func varint() -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < bytes.count, shift < 64 {
+            let byte = bytes[index]
+            index += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    mutating func next() -> (Int, Value)? {
+        guard index < bytes.count, let key = varint() else { return nil }
+        switch key & 7 {
+        case 0:
+            guard let value = varint() else { return nil }
+            return (Int(key >> 3), .varint(value))
+        case 1:
+            index += 8
+            return index <= bytes.count ? (Int(key >> 3), .other) : nil
+        case 2:
+            guard let length = varint(), index + Int(length) <= bytes.count else { return nil }
+            defer { index += Int(length) }
+            return (Int(key >> 3), .bytes(Array(bytes[index..<(index + Int(length))])))
+        case 5:
+            index += 4
+            return index <= bytes.count ? (Int(key >> 3), .other) : nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) → seconds since the epoch.
+enum HTTPDate {
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    static func parse(_ text: String) -> Int? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]),
+            let month = months.firstIndex(of: parts[2].lowercased()), let year = Int(parts[3])
+        else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        var fields = tm()
+        fields.tm_year = Int32(year - 1900)
+        fields.tm_mon = Int32(month)
+        fields.tm_mday = Int32(day)
+        fields.tm_hour = Int32(clock[0])
+        fields.tm_min = Int32(clock[1])
+        fields.tm_sec = Int32(clock[2])
+        return Int(timegm(&fields))
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import Tracing
+import W3CTraceContext
+
+/// The OTLP/HTTP exporter against a fake collector (a stub HTTP server) on 127.0.0.1.
+@Suite struct OTLPExporterTests {
+    static let span = SpanRecord(
+        traceID: TraceID(bytes: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)),
+        spanID: SpanID(bytes: (1, 2, 3, 4, 5, 6, 7, 8)), parentSpanID: nil, flags: .sampled, kind: .server,
+        name: "GET /api/*", startNanoseconds: 1, endNanoseconds: 2)
+    static let resource = TraceResource(attributes: [.string("service.name", "edge-proxy")])
+
+    static func exporter(port: Int, _ environment: [String: String] = [:]) throws -> OTLPHTTPExporter {
+        var variables = ["OTEL_EXPORTER_OTLP_HEADERS": "x-honeycomb-team=test%20key", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1"]
+        variables.merge(environment) { $1 }
+        let settings = try #require(OTLPExporterSettings.fromEnvironment(url: "http://127.0.0.1:\(port)/v1/traces", variables).settings)
+        return OTLPHTTPExporter(settings: settings, resource: resource, logger: Logger(label: "test"))
+    }
+
+    final class Times: @unchecked Sendable {
+        let lock = NSLock()
+        var values: [Date] = []
+        func add() { lock.lock(); values.append(Date()); lock.unlock() }
+        var all: [Date] { lock.lock(); defer { lock.unlock() }; return values }
+    }
+
+    @Test func postsProtobufWithTheConfiguredHeaders() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(body: "")
+            return .keepReading
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        exporter.export([Self.span])
+        let request = try #require(collector.requests.first)
+        #expect(request.method == "POST")
+        #expect(request.target == "/v1/traces")
+        #expect(request.header("content-type") == "application/x-protobuf")
+        #expect(request.header("x-honeycomb-team") == "test key")
+        let body = request.body
+        #expect(body.count > 40)
+        #expect(String(decoding: body, as: UTF8.self).contains("edge-proxy"))
+        #expect(exporter.currentCounters.exportedSpans == 1)
+    }
+
+    @Test func jsonAndGzipAreUsedWhenConfigured() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(body: "{}")
+            return .keepReading
+        }
+        let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"])
+        exporter.export([Self.span])
+        let request = try #require(collector.requests.first)
+        #expect(request.header("content-type") == "application/json")
+        #expect(request.header("content-encoding") == "gzip")
+        #expect(Array(request.body.prefix(2)) == [0x1f, 0x8b])
+    }
+
+    @Test func tooManyRequestsIsRetriedAfterRetryAfter() throws {
+        let times = Times()
+        let collector = StubUpstream { _, client in
+            times.add()
+            if times.all.count == 1 {
+                client.respond(status: 429, headers: ["Retry-After: 1"])
+            } else {
+                client.respond(body: "")
+            }
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        exporter.export([Self.span])
+        let stamps = times.all
+        #expect(stamps.count == 2)
+        if stamps.count == 2 { #expect(stamps[1].timeIntervalSince(stamps[0]) >= 0.95) }
+        #expect(exporter.currentCounters.retries == 1)
+        #expect(exporter.currentCounters.exportedSpans == 1)
+    }
+
+    @Test func serviceUnavailableBacksOffWithGrowingGapsWithinTheTimeout() throws {
+        let times = Times()
+        let collector = StubUpstream { _, client in
+            times.add()
+            client.respond(status: 503)
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "4500"])
+        let started = Date()
+        exporter.export([Self.span])
+        let stamps = times.all
+        #expect(stamps.count >= 2)
+        #expect(Date().timeIntervalSince(started) < 6)
+        let counters = exporter.currentCounters
+        #expect(counters.failedExports == 1)
+        #expect(counters.droppedSpans == 1)
+        #expect(counters.retries == stamps.count - 1)
+    }
+
+    @Test func badRequestIsNotRetried() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(status: 400, body: "bad")
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        exporter.export([Self.span])
+        #expect(collector.requests.count == 1)
+        #expect(exporter.currentCounters.failedExports == 1)
+        #expect(exporter.currentCounters.retries == 0)
+    }
+
+    @Test func collectorThatNeverAnswersTimesOut() throws {
+        let collector = StubUpstream { _, _ in
+            usleep(3_000_000)
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "800"])
+        let started = Date()
+        exporter.export([Self.span])
+        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(exporter.currentCounters.failedExports == 1)
+    }
+
+    @Test func collectorDownCountsAFailureAndShutdownIsBounded() throws {
+        let exporter = try Self.exporter(port: TestSocket.closedPort(), ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"])
+        exporter.export([Self.span])
+        let started = Date()
+        exporter.shutdown()
+        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 1)
+        #expect(exporter.currentCounters.failedExports == 1)
+        #expect(exporter.currentCounters.droppedSpans == 1)
+    }
+
+    @Test func partialSuccessIsNotRetriedAndCountsRejectedSpans() throws {
+        // ExportTraceServiceResponse { partial_success = 1 { rejected_spans = 1: 1 } }
+        let collector = StubUpstream { _, client in
+            client.send([UInt8]("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 4\r\n\r\n".utf8) + [0x0a, 0x02, 0x08, 0x01])
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        exporter.export([Self.span])
+        #expect(collector.requests.count == 1)
+        #expect(exporter.currentCounters.droppedSpans == 1)
+        #expect(exporter.currentCounters.exportedSpans == 0)
+    }
+
+    @Test func badVariablesAreReportedByNameAndDefaulted() {
+        let (settings, problems) = OTLPExporterSettings.fromEnvironment(url: "https://api.honeycomb.io/v1/traces", [
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon",
+            "OTEL_EXPORTER_OTLP_HEADERS": "novalue,x-honeycomb-team=abc",
+        ])
+        #expect(settings?.useTLS == true)
+        #expect(settings?.port == 443)
+        #expect(settings?.json == false)
+        #expect(settings?.timeoutMilliseconds == 10_000)
+        #expect(settings?.headers.first?.0 == "x-honeycomb-team")
+        #expect(problems.contains { $0.contains("OTEL_EXPORTER_OTLP_PROTOCOL") })
+        #expect(problems.contains { $0.contains("OTEL_EXPORTER_OTLP_TIMEOUT") })
+        #expect(problems.contains { $0.contains("OTEL_EXPORTER_OTLP_HEADERS") })
+    }
+
+    @Test func retryAfterAcceptsAnHTTPDate() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777)
+    }
+}
