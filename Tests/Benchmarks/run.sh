@@ -7,9 +7,11 @@
 # proxy (one worker, upstream keep-alive, access log off) and hoptrace (one worker,
 # access log off). Each proxy is pinned to CPU 0; the upstream and wrk share CPU 1.
 # wrk drives the proxies in alternating rounds (the best of each kept) and prints
-# requests/s, p99 latency and hoptrace / nginx. Then it streams 1 GiB down and 1 GiB up
-# through a fresh hoptrace and prints its peak RSS. Absolute numbers drift on shared
-# machines: read the ratios.
+# requests/s, p99 latency and hoptrace / nginx (hoptrace with tracing off, as nginx has
+# none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
+# and always_off, exporting OTLP/HTTP to a local receiver (otlp_receiver.py), each as a
+# ratio to tracing off. Last, it streams 1 GiB down and 1 GiB up through a fresh hoptrace
+# and prints its peak RSS. Absolute numbers drift on shared machines: read the ratios.
 set -euo pipefail
 
 DURATION="${1:-10}"
@@ -32,7 +34,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
+UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port); OTLP_PORT=$(free_port)
 
 echo "building hoptrace (release)..." >&2
 (cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
@@ -103,8 +105,15 @@ wait_port() {
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
 taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
-taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
-wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"; wait_port "$HOPTRACE_PORT"
+taskset -c 1 python3 "$(dirname "$0")/otlp_receiver.py" "$OTLP_PORT" 2>"$WORK/receiver.err" & PIDS+=($!)
+# hoptrace with the given environment (tracing variables), replacing any running one.
+start_hoptrace() {
+    if [ -n "${HOPTRACE_PID:-}" ]; then kill "$HOPTRACE_PID" 2>/dev/null || true; wait "$HOPTRACE_PID" 2>/dev/null || true; fi
+    env "$@" taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
+    wait_port "$HOPTRACE_PORT"
+}
+start_hoptrace OTEL_SDK_DISABLED=true
+wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"
 
 # wrk prints "Requests/sec: N" and, with --latency, "99%  Xms".
 drive() {
@@ -139,10 +148,33 @@ echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x${ROUNDS} alter
 printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" hoptrace "$HOP_RPS" "$HOP_P99"
 echo "  hoptrace / nginx = $RATIO"
 
+# Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.
+OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT"
+MODES=("off|OTEL_SDK_DISABLED=true"
+       "100% sampled|$OTLP OTEL_TRACES_SAMPLER=always_on"
+       "ratio 0.1|$OTLP OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1"
+       "always_off|$OTLP OTEL_TRACES_SAMPLER=always_off")
+declare -A MODE_BEST
+for mode in "${MODES[@]}"; do MODE_BEST["${mode%%|*}"]="0 -"; done
+for round in $(seq 1 "$ROUNDS"); do
+    for mode in "${MODES[@]}"; do
+        # shellcheck disable=SC2086
+        start_hoptrace ${mode#*|}
+        drive "$HOPTRACE_PORT" >/dev/null   # warm up the pools
+        MODE_BEST["${mode%%|*}"]=$(better "${MODE_BEST["${mode%%|*}"]}" "$(drive "$HOPTRACE_PORT")")
+    done
+done
+OFF_RPS=${MODE_BEST["off"]%% *}
+echo
+echo "tracing, hoptrace alone, OTLP/HTTP to a local receiver, ${DURATION}s x${ROUNDS} alternating (best of each)"
+for mode in "${MODES[@]}"; do
+    name="${mode%%|*}"
+    read -r rps p99 <<<"${MODE_BEST[$name]}"
+    printf "  %-13s %12s req/s   p99 %-8s  / off = %s\n" "$name" "$rps" "$p99" "$(awk -v a="$rps" -v b="$OFF_RPS" 'BEGIN { printf "%.2f", a / b }')"
+done
+
 # Streaming memory: a fresh hoptrace, 1 GiB down then 1 GiB up; VmHWM is its peak RSS.
-kill "$HOPTRACE_PID"; wait "$HOPTRACE_PID" 2>/dev/null || true
-taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
-wait_port "$HOPTRACE_PORT"
+start_hoptrace OTEL_SDK_DISABLED=true
 START=$(date +%s.%N)
 DOWN=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$HOPTRACE_PORT/big")
 MID=$(date +%s.%N)
