@@ -1,6 +1,7 @@
 /// Writes protocol buffer wire format (varints, fixed-width numbers, length-delimited
-/// fields). Enough for OTLP; nested messages are written into a child writer and
-/// appended with their length.
+/// fields). Enough for OTLP. Nested messages are written in place behind a one-byte
+/// length, widened afterwards only when the message is 128 bytes or more, so encoding a
+/// span allocates nothing per attribute.
 struct ProtobufWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -70,8 +71,22 @@ struct ProtobufWriter {
 
     /// Writes a nested message, always (an empty message still marks presence).
     mutating func messageField(_ field: Int, _ build: (inout ProtobufWriter) -> Void) {
-        var child = ProtobufWriter()
-        build(&child)
-        bytesField(field, child.bytes)
+        tag(field, .lengthDelimited)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        build(&self)
+        let length = bytes.count - lengthAt - 1
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var prefix: [UInt8] = []
+        var value = UInt64(length)
+        while value >= 0x80 {
+            prefix.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        prefix.append(UInt8(value))
+        bytes.replaceSubrange(lengthAt..<(lengthAt + 1), with: prefix)
     }
 }
