@@ -48,8 +48,7 @@ struct ConfigReader {
             case "upstreams":
                 configuration.upstreams = upstreams(value)
             case "tracing":
-                // Read by the tracing subsystem; accepted here so files can carry it.
-                continue
+                configuration.tracing = tracing(value)
             default:
                 problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing)")
             }
@@ -173,6 +172,53 @@ struct ConfigReader {
             }
         }
         return timeouts
+    }
+
+    static let neverCaptured: Set<String> = ["authorization", "cookie", "set-cookie", "proxy-authorization"]
+
+    mutating func tracing(_ node: Node) -> ProxyConfiguration.Tracing {
+        var tracing = ProxyConfiguration.Tracing()
+        eachEntry("tracing", node) { reader, key, keyNode, value in
+            let path = "tracing.\(key)"
+            switch key {
+            case "trusted_networks":
+                guard let list = value.sequence else {
+                    reader.problem(path, value, "must be a list of CIDR blocks like 10.0.0.0/8")
+                    return
+                }
+                tracing.trustedNetworks = list.enumerated().compactMap { index, item in
+                    reader.scalar("\(path)[\(index)]", item).map { .init(address: $0, key: "\(path)[\(index)]", line: item.mark?.line) }
+                }
+            case "untrusted_context":
+                if let text = reader.scalar(path, value) {
+                    if text == "continue" || text == "ignore" { tracing.untrustedContext = text } else {
+                        reader.problem(path, value, "must be continue or ignore, not '\(text)'")
+                    }
+                }
+            case "traceresponse": tracing.traceResponse = reader.bool(path, value)
+            case "server_timing": tracing.serverTiming = reader.bool(path, value)
+            case "capture_request_headers", "capture_response_headers":
+                guard let list = value.sequence else {
+                    reader.problem(path, value, "must be a list of header names")
+                    return
+                }
+                var names: [String] = []
+                for (index, item) in list.enumerated() {
+                    guard let name = reader.scalar("\(path)[\(index)]", item)?.lowercased() else { continue }
+                    if Self.neverCaptured.contains(name) {
+                        reader.problem("\(path)[\(index)]", item, "\(name) is never recorded: it carries credentials")
+                    } else if name.isEmpty || name.contains(" ") || name.contains(":") {
+                        reader.problem("\(path)[\(index)]", item, "'\(name)' is not a header name")
+                    } else {
+                        names.append(name)
+                    }
+                }
+                if key == "capture_request_headers" { tracing.captureRequestHeaders = names } else { tracing.captureResponseHeaders = names }
+            default:
+                reader.problem(path, keyNode, "unknown key (expected trusted_networks, untrusted_context, traceresponse, server_timing, capture_request_headers, capture_response_headers)")
+            }
+        }
+        return tracing
     }
 
     mutating func limits(_ node: Node) -> HTTPLimits {

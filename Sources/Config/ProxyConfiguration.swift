@@ -14,8 +14,28 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var limits = HTTPLimits()
     public var routes: [Route] = []
     public var upstreams: [String: Upstream] = [:]
+    public var tracing = Tracing()
 
     public init() {}
+
+    /// The `tracing:` section: what the `OTEL_*` variables cannot say.
+    public struct Tracing: Sendable, Equatable {
+        /// CIDR blocks whose incoming trace context is trusted (continued, sampled flag
+        /// honoured). nil: loopback and private ranges.
+        public var trustedNetworks: [Server]?
+        /// `continue` (keep the trace id, decide sampling here) or `ignore` (new trace).
+        public var untrustedContext = "continue"
+        /// Add a W3C `traceresponse` header to responses.
+        public var traceResponse = false
+        /// Add `Server-Timing` with the upstream and proxy durations.
+        public var serverTiming = false
+        /// Header names (lowercase) recorded as span attributes. Authorization, Cookie,
+        /// Set-Cookie and Proxy-Authorization are never recorded.
+        public var captureRequestHeaders: [String] = []
+        public var captureResponseHeaders: [String] = []
+
+        public init() {}
+    }
 
     public enum AccessLogTarget: Sendable, Equatable {
         case stdout

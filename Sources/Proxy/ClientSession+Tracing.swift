@@ -58,12 +58,41 @@ extension ClientSession {
         return (trace.traceID.description, spanID.description)
     }
 
+    /// Optional response fields (`tracing:` in the configuration): W3C `traceresponse`
+    /// with the SERVER span's context, and `Server-Timing` with the time spent waiting on
+    /// the upstream for the response head and the time spent in the proxy before it.
+    func correlationFields(_ exchange: Exchange) -> [UInt8] {
+        let options = configuration.source.tracing
+        guard options.traceResponse || options.serverTiming else { return [] }
+        var writer = HeadWriter(capacity: 160)
+        if options.traceResponse {
+            writer.append("traceresponse: ")
+            writer.append(exchange.trace.traceparent(spanID: exchange.serverSpanID))
+            writer.appendCRLF()
+        }
+        if options.serverTiming, let attempt = exchange.attempt {
+            let now = Self.now()
+            let upstream = Double(now - attempt.startNanoseconds) / 1_000_000
+            let proxy = Double(attempt.startNanoseconds &- UInt64(exchange.startWallNanoseconds)) / 1_000_000
+            writer.append("Server-Timing: upstream;dur=\(Self.milliseconds(upstream)), proxy;dur=\(Self.milliseconds(proxy))\r\n")
+        }
+        return writer.bytes
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        let thousandths = Int((max(value, 0) * 1000).rounded())
+        let fraction = thousandths % 1000
+        return "\(thousandths / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
+    }
+
     private func pendingSpan(_ exchange: Exchange, spanID: SpanID, parent: SpanID?, start: UInt64) -> PendingSpan {
         PendingSpan(
             role: .server, traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parent,
             traceState: exchange.trace.traceState, flags: exchange.trace.flags, startNanoseconds: start,
             endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
             status: exchange.status, error: exchange.error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            peer: peer)
+            peer: peer, response: exchange.response,
+            captureRequestHeaders: configuration.source.tracing.captureRequestHeaders,
+            captureResponseHeaders: configuration.source.tracing.captureResponseHeaders)
     }
 }

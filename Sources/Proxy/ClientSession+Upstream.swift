@@ -209,7 +209,7 @@ extension ClientSession {
             || clientFinished || !exchange.requestBodyDone
         client.output.append(HeaderPolicy.clientResponseHead(
             head, framing: framing, requestMethod: exchange.head.methodKind,
-            closeConnection: exchange.closeClientAfterResponse))
+            closeConnection: exchange.closeClientAfterResponse, extraFields: correlationFields(exchange)))
         exchange.responseStarted = true
         switch head.framing {
         case .none:

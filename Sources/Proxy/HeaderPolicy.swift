@@ -148,7 +148,8 @@ enum HeaderPolicy {
 
     /// The head sent to the client for an upstream response.
     static func clientResponseHead(
-        _ response: ResponseHead, framing: ClientFraming, requestMethod: HTTPMethod, closeConnection: Bool
+        _ response: ResponseHead, framing: ClientFraming, requestMethod: HTTPMethod, closeConnection: Bool,
+        extraFields: [UInt8] = []
     ) -> [UInt8] {
         let source = response.bytes
         var writer = HeadWriter(capacity: source.count + 64)
@@ -174,6 +175,7 @@ enum HeaderPolicy {
             if !response.connectionOptions.isEmpty, response.isConnectionOption(field) { continue }
             writer.appendField(source, field)
         }
+        writer.append(contentsOf: extraFields)
         switch framing {
         case .none, .close: break
         case .length(let length): writer.appendContentLength(length)

@@ -42,6 +42,10 @@ struct PendingSpan: Sendable {
     var bytesIn: UInt64
     var bytesOut: UInt64
     var peer: SocketAddress
+    /// The response head, for header capture (SERVER spans).
+    var response: ResponseHead? = nil
+    var captureRequestHeaders: [String] = []
+    var captureResponseHeaders: [String] = []
 
     /// The span name: `{method} {route}`, the method alone without a route, `HTTP` when
     /// the method is unknown.
@@ -83,6 +87,18 @@ struct PendingSpan: Sendable {
         attributes.append(.int("http.request.body.size", Int(bytesIn)))
         attributes.append(.int("http.response.body.size", Int(bytesOut)))
         if status > 0 { attributes.append(.int("http.response.status_code", status)) }
+        if let head {
+            for name in captureRequestHeaders {
+                let values = head.fields.filter { head.string($0.name).lowercased() == name }.map { head.string($0.value) }
+                if !values.isEmpty { attributes.append(.string("http.request.header.\(name)", values.joined(separator: ", "))) }
+            }
+        }
+        if let response {
+            for name in captureResponseHeaders {
+                let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
+                if !values.isEmpty { attributes.append(.string("http.response.header.\(name)", values.joined(separator: ", "))) }
+            }
+        }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.status >= 500 || error.kind == .upstreamBodyTruncated || error.kind == .upstreamReset {
             attributes.append(.string("error.type", error.kind.rawValue))

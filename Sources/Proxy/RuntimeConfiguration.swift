@@ -1,6 +1,7 @@
 import Config
 import HTTP1
 import Libevent
+import Tracing
 
 /// A configuration ready to serve: routes compiled, upstream names resolved.
 /// Immutable; a reload builds a new one and each worker swaps it in for new requests,
@@ -10,6 +11,9 @@ public final class RuntimeConfiguration: Sendable {
     public let routing: RoutingTable
     public let groups: [String: UpstreamGroup]
     public let listenAddress: SocketAddress
+    /// Whose incoming trace context is trusted, and what to do with the others.
+    public let trustedNetworks: TrustedNetworks
+    public let untrustedContext: UntrustedContextPolicy
 
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
@@ -40,7 +44,20 @@ public final class RuntimeConfiguration: Sendable {
         } catch {
             problems.append(ConfigProblem(key: "listen", line: nil, message: error.message))
         }
+        var networks = TrustedNetworks.privateAndLoopback
+        if let listed = source.tracing.trustedNetworks {
+            networks = TrustedNetworks([])
+            for entry in listed {
+                if let network = TrustedNetworks.Network(entry.address) {
+                    networks.networks.append(network)
+                } else {
+                    problems.append(ConfigProblem(key: entry.key, line: entry.line, message: "'\(entry.address)' is not an address or CIDR block like 10.0.0.0/8"))
+                }
+            }
+        }
         guard problems.isEmpty, let listenAddress else { throw ConfigProblems(problems) }
+        self.trustedNetworks = networks
+        self.untrustedContext = UntrustedContextPolicy(rawValue: source.tracing.untrustedContext) ?? .continueTrace
 
         var routes: [CompiledRoute] = []
         for route in source.routes {

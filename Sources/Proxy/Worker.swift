@@ -138,10 +138,10 @@ final class Worker: @unchecked Sendable {
             }
             if !parents.isEmpty { incoming = IncomingTraceContext.parse(traceparent: parents, tracestate: states) }
         }
-        let trusted = incoming != nil && settings.trustedNetworks.contains(peer.ipBytes)
+        let trusted = incoming != nil && configuration.trustedNetworks.contains(peer.ipBytes)
         let sampler = settings.isRecording ? settings.sampler : .alwaysOff
         return TraceDecision.decide(
-            incoming: incoming, peerTrusted: trusted, untrusted: settings.untrustedContext,
+            incoming: incoming, peerTrusted: trusted, untrusted: configuration.untrustedContext,
             sampler: sampler, newTraceID: { ids.traceID() })
     }
 

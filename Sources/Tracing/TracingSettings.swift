@@ -18,19 +18,16 @@ public enum SpanDestination: Sendable, Equatable {
 public struct TracingSettings: Sendable, Equatable {
     public var destination: SpanDestination
     public var sampler: Sampler
-    public var trustedNetworks: TrustedNetworks
-    public var untrustedContext: UntrustedContextPolicy
     public var resource: TraceResource
 
+    /// Trust in incoming context is configuration (`tracing:` in the file), not an
+    /// `OTEL_*` variable, so it lives in the proxy's runtime configuration.
     public init(
         destination: SpanDestination = .memory, sampler: Sampler = .default,
-        trustedNetworks: TrustedNetworks = .privateAndLoopback, untrustedContext: UntrustedContextPolicy = .continueTrace,
         resource: TraceResource = TraceResource(attributes: [.string("service.name", "hoptrace")])
     ) {
         self.destination = destination
         self.sampler = sampler
-        self.trustedNetworks = trustedNetworks
-        self.untrustedContext = untrustedContext
         self.resource = resource
     }
 

@@ -117,3 +117,36 @@ import Testing
         }
     }
 }
+
+@Suite struct TracingSectionTests {
+    @Test func tracingSectionIsRead() throws {
+        let configuration = try ConfigLoader.parse(yaml: """
+            tracing:
+              trusted_networks: ["10.0.0.0/8"]
+              untrusted_context: ignore
+              traceresponse: true
+              server_timing: true
+              capture_request_headers: [X-Request-ID]
+            """ + "\n" + ConfigLoaderTests.minimal)
+        #expect(configuration.tracing.trustedNetworks?.map(\.address) == ["10.0.0.0/8"])
+        #expect(configuration.tracing.untrustedContext == "ignore")
+        #expect(configuration.tracing.traceResponse)
+        #expect(configuration.tracing.captureRequestHeaders == ["x-request-id"])
+    }
+
+    @Test func credentialsAreNeverCapturedWhateverTheListSays() {
+        do {
+            _ = try ConfigLoader.parse(yaml: "tracing: { capture_request_headers: [Authorization, Cookie] }\n" + ConfigLoaderTests.minimal)
+            Issue.record("expected problems")
+        } catch {
+            #expect(error.problems.count == 2)
+            #expect(error.problems.allSatisfy { $0.message.contains("never recorded") && $0.line == 1 })
+        }
+    }
+
+    @Test func unknownUntrustedPolicyIsAProblem() {
+        #expect(throws: ConfigProblems.self) {
+            try ConfigLoader.parse(yaml: "tracing: { untrusted_context: maybe }\n" + ConfigLoaderTests.minimal)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Proxy
 import Testing
@@ -67,10 +68,8 @@ import W3CTraceContext
 
     @Test func untrustedParentKeepsTheTraceIDButSamplingIsOurs() throws {
         let stub = StubUpstream(body: "ok")
-        var settings = TracingSettings()
-        settings.trustedNetworks = TrustedNetworks([])
-        let (tracing, store) = Self.setup(settings)
-        let proxy = try ProxyHarness(upstreamPort: stub.port, tracing: tracing)
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "tracing: { trusted_networks: [\"192.0.2.0/24\"] }", tracing: tracing)
         // The client says "not sampled"; we sample anyway (parentbased_always_on, no trusted parent).
         _ = proxy.get("/", headers: ["Host: a", "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"])
         #expect(Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2).count == 2)
@@ -156,5 +155,64 @@ import W3CTraceContext
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline, !store.recent().contains(where: { $0.rootName == "HTTP" }) { usleep(20_000) }
         #expect(store.recent().contains { $0.rootName == "HTTP" })
+    }
+}
+
+@Suite struct TracingOptionsTests {
+    @Test func traceresponseAndServerTimingAreAddedWhenConfigured() throws {
+        let stub = StubUpstream(body: "ok")
+        let (tracing, store) = ProxyTracingTests.setup()
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "tracing: { traceresponse: true, server_timing: true }", tracing: tracing)
+        let response = try #require(proxy.get("/", headers: ["Host: a", "traceparent: \(ProxyTracingTests.incoming)"]))
+        let traceresponse = try #require(response.header("traceresponse"))
+        let server = try #require(ProxyTracingTests.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2).first { $0.kind == .server })
+        #expect(traceresponse == "00-0af7651916cd43dd8448eb211c80319c-\(server.spanID)-01")
+        let timing = try #require(response.header("server-timing"))
+        #expect(timing.hasPrefix("upstream;dur="))
+        #expect(timing.contains(", proxy;dur="))
+    }
+
+    @Test func noCorrelationHeadersByDefault() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness(upstreamPort: stub.port)
+        let response = try #require(proxy.get("/"))
+        #expect(response.header("traceresponse") == nil)
+        #expect(response.header("server-timing") == nil)
+    }
+
+    @Test func listedHeadersAreCapturedOnTheServerSpan() throws {
+        let stub = StubUpstream { _, client in
+            client.respond(headers: ["X-Cache: HIT"], body: "ok")
+            return .keepReading
+        }
+        let (tracing, store) = ProxyTracingTests.setup()
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: """
+            tracing: { capture_request_headers: [X-Request-ID], capture_response_headers: [x-cache] }
+            """, tracing: tracing)
+        _ = proxy.get("/", headers: ["Host: a", "X-Request-ID: abc-123", "Authorization: Bearer secret", "traceparent: \(ProxyTracingTests.incoming)"])
+        let server = try #require(ProxyTracingTests.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2).first { $0.kind == .server })
+        #expect(ProxyTracingTests.attribute(server, "http.request.header.x-request-id") == .string("abc-123"))
+        #expect(ProxyTracingTests.attribute(server, "http.response.header.x-cache") == .string("HIT"))
+        #expect(!server.attributes.contains { $0.key.contains("authorization") })
+    }
+}
+
+@Suite struct TrustedNetworkConfigurationTests {
+    @Test func invalidTrustedNetworkIsReportedWithKeyAndLine() throws {
+        let source = try ConfigLoader.parse(yaml: """
+            tracing:
+              trusted_networks: ["10.0.0.0/33"]
+            routes:
+              - { name: all, path_prefix: /, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:1"] }
+            """)
+        do {
+            _ = try RuntimeConfiguration(source)
+            Issue.record("expected a problem")
+        } catch {
+            #expect(error.problems.first?.key == "tracing.trusted_networks[0]")
+            #expect(error.problems.first?.line == 2)
+        }
     }
 }
