@@ -1,3 +1,4 @@
+import Logging
 import Tracing
 
 #if canImport(Glibc)
@@ -43,9 +44,12 @@ public struct TracingSetup: Sendable {
 
     /// Starts the span pipeline's thread when there is an exporter; its queue holds
     /// `queueCapacity` spans (`OTEL_BSP_MAX_QUEUE_SIZE`), beyond which spans are dropped.
-    public init(settings: TracingSettings, exporter: (any SpanExporter)?, queueCapacity: Int = 2048) {
+    public init(
+        settings: TracingSettings, exporter: (any SpanExporter)?, queueCapacity: Int = 2048,
+        logger: Logger = Logger(label: "hoptrace.spans")
+    ) {
         self.settings = settings
-        pipeline = exporter.map { SpanPipeline(exporter: $0, capacity: queueCapacity) }
+        pipeline = exporter.map { SpanPipeline(exporter: $0, capacity: queueCapacity, logger: logger) }
     }
 
     /// Tracing off: requests still carry an unsampled `traceparent` upstream.

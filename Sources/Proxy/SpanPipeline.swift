@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 import Tracing
 
@@ -25,14 +26,18 @@ final class SpanPipeline: @unchecked Sendable {
 
     let capacity: Int
     private let exporter: any SpanExporter
+    private let logger: Logger
+    private var lastReportedDrops = 0
+    private var lastDropLog: UInt64 = 0
     private let queue = Mutex(Queue())
     /// [read end, write end]: a byte wakes the pipeline thread.
     private var wakePipe: [Int32] = [-1, -1]
     private var thread: pthread_t?
 
-    init(exporter: any SpanExporter, capacity: Int = 2048) {
+    init(exporter: any SpanExporter, capacity: Int = 2048, logger: Logger) {
         self.exporter = exporter
         self.capacity = capacity
+        self.logger = logger
         _ = pipe(&wakePipe)
         _ = fcntl(wakePipe[0], F_SETFL, fcntl(wakePipe[0], F_GETFL) | O_NONBLOCK)
         thread = spawnThread(name: "hoptrace-spans") { [self] in run() }
@@ -77,6 +82,21 @@ final class SpanPipeline: @unchecked Sendable {
         close(wakePipe[1])
     }
 
+    /// Logs queue drops, at most every 10 seconds.
+    private func reportDrops(_ dropped: Int) {
+        guard dropped > lastReportedDrops else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        guard lastDropLog == 0 || nanoseconds - lastDropLog >= 10_000_000_000 else { return }
+        logger.warning("span queue full: spans dropped", metadata: [
+            "dropped_total": "\(dropped)", "dropped_since_last_report": "\(dropped - lastReportedDrops)",
+            "queue_capacity": "\(capacity)",
+        ])
+        lastReportedDrops = dropped
+        lastDropLog = nanoseconds
+    }
+
     /// How often the exporter is called even when no spans arrive (for its schedule).
     static let tickMilliseconds: Int32 = 250
 
@@ -96,7 +116,11 @@ final class SpanPipeline: @unchecked Sendable {
                 for span in batch { records.append(span.makeRecord()) }
             }
             exporter.export(records)
-            queue.withLock { $0.exported += records.count }
+            let dropped = queue.withLock { state -> Int in
+                state.exported += records.count
+                return state.dropped
+            }
+            reportDrops(dropped)
             if stopping {
                 exporter.shutdown()
                 return

@@ -141,4 +141,37 @@ import Testing
         connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         return connection.reader.read()?.text
     }
+
+    @Test func sigtermWhileTheCollectorIsDownExitsWithinTheDeadline() throws {
+        let stub = StubUpstream(body: "ok")
+        let port = TestSocket.closedPort()
+        let folder = TemporaryFolder()
+        let path = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(stub.port)", extra: "timeouts: { drain: 2s }"))
+        let proxy = try HoptraceProcess(["run", "--config", path], environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(TestSocket.closedPort())", "OTEL_BSP_SCHEDULE_DELAY": "100",
+        ])
+        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        for _ in 0..<5 { #expect(Self.get(port: port) == "ok") }
+        let started = Date()
+        proxy.signal(SIGTERM)
+        #expect(proxy.waitForExit(seconds: 10) == 0)
+        #expect(Date().timeIntervalSince(started) < 6)
+    }
+
+    @Test func consoleExporterPrintsOneLinePerSpan() throws {
+        let stub = StubUpstream(body: "ok")
+        let port = TestSocket.closedPort()
+        let folder = TemporaryFolder()
+        let path = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(stub.port)"))
+        let proxy = try HoptraceProcess(["run", "--config", path], environment: ["OTEL_TRACES_EXPORTER": "console"])
+        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        #expect(Self.get(port: port) == "ok")
+        proxy.signal(SIGTERM)
+        #expect(proxy.waitForExit(seconds: 10) == 0)
+        let output = String(decoding: proxy.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let spans = output.split(separator: "\n").filter { $0.hasPrefix("span ") }
+        #expect(spans.count == 2)
+        #expect(spans.contains { $0.contains("kind=server") && $0.contains("http.response.status_code=200") })
+        #expect(spans.contains { $0.contains("kind=client") })
+    }
 }
