@@ -53,7 +53,7 @@ extension ClientSession {
             worker.record(PendingSpan(
                 role: .rejection, traceID: trace.traceID, spanID: spanID, parentSpanID: nil, traceState: nil,
                 flags: trace.flags, startNanoseconds: now, endNanoseconds: now, head: nil, routeTemplate: nil,
-                status: error.status, error: error, bytesIn: 0, bytesOut: 0, peer: peer))
+                status: error.status, error: error, bytesIn: 0, bytesOut: 0, peer: spanPeer))
         }
         return (trace.traceID.description, spanID.description)
     }
@@ -91,7 +91,7 @@ extension ClientSession {
             traceState: exchange.trace.traceState, flags: exchange.trace.flags, startNanoseconds: start,
             endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
             status: exchange.status, error: exchange.error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            peer: peer, response: exchange.response,
+            peer: spanPeer, response: exchange.response,
             captureRequestHeaders: configuration.source.tracing.captureRequestHeaders,
             captureResponseHeaders: configuration.source.tracing.captureResponseHeaders)
     }

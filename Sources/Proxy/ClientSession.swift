@@ -26,6 +26,8 @@ final class ClientSession: ConnectionDelegate {
     let peer: SocketAddress
     let peerText: String
     let peerHost: [UInt8]
+    /// The peer for span attributes, formatted once.
+    let spanPeer: Peer
     var configuration: RuntimeConfiguration
     var phase: Phase = .waitingForRequest
     var scanner: HeadScanner
@@ -50,7 +52,8 @@ final class ClientSession: ConnectionDelegate {
         self.client = client
         self.peer = peer
         self.peerText = peer.description
-        self.peerHost = Array(peer.host.utf8)
+        self.spanPeer = Peer(peer)
+        self.peerHost = Array(spanPeer.host.utf8)
         self.configuration = configuration
         self.scanner = HeadScanner(maxHeadBytes: configuration.limits.maxHeaderBytes)
         client.delegate = self

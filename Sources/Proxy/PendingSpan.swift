@@ -41,7 +41,8 @@ struct PendingSpan: Sendable {
     var error: ProxyError?
     var bytesIn: UInt64
     var bytesOut: UInt64
-    var peer: SocketAddress
+    /// The client's address and port, as text made once per connection.
+    var peer: Peer
     /// The response head, for header capture (SERVER spans).
     var response: ResponseHead? = nil
     var captureRequestHeaders: [String] = []
@@ -118,9 +119,9 @@ struct PendingSpan: Sendable {
         attributes.reserveCapacity(10)
         if let head { attributes.append(.string("http.request.method", head.methodString)) }
         attributes.append(.string("server.address", SpanText.hostPart(details.server.configured)))
-        attributes.append(.int("server.port", details.server.address.port))
-        attributes.append(.string("network.peer.address", details.server.address.host))
-        attributes.append(.int("network.peer.port", details.server.address.port))
+        attributes.append(.int("server.port", details.server.port))
+        attributes.append(.string("network.peer.address", details.server.host))
+        attributes.append(.int("network.peer.port", details.server.port))
         attributes.append(.string(
             "url.full", "http://\(details.server.configured)\(SpanText.redacted(SpanText.requestTarget(details.upstreamHead)))"))
         if status > 0 { attributes.append(.int("http.response.status_code", status)) }
@@ -161,6 +162,17 @@ struct PendingSpan: Sendable {
             traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
             kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds,
             status: status, attributes: attributes, events: events)
+    }
+}
+
+/// A client's address, formatted once per connection (not per span).
+struct Peer: Sendable {
+    var host: String
+    var port: Int
+
+    init(_ address: SocketAddress) {
+        host = address.host
+        port = address.port
     }
 }
 

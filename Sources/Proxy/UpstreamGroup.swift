@@ -21,9 +21,14 @@ public final class UpstreamGroup: Sendable {
 public struct UpstreamServer: Sendable, Hashable {
     public let configured: String
     public let address: SocketAddress
+    /// The resolved address as text, and its port (formatted once, for spans).
+    public let host: String
+    public let port: Int
 
     public init(configured: String, address: SocketAddress) {
         self.configured = configured
         self.address = address
+        host = address.host
+        port = address.port
     }
 }

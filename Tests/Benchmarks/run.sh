@@ -9,8 +9,8 @@
 # wrk drives the proxies in alternating rounds (the best of each kept) and prints
 # requests/s, p99 latency and hoptrace / nginx (hoptrace with tracing off, as nginx has
 # none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
-# and always_off, exporting OTLP/HTTP to a local receiver (otlp_receiver.py), each as a
-# ratio to tracing off. Last, it streams 1 GiB down and 1 GiB up through a fresh hoptrace
+# and always_off, exporting OTLP/HTTP to a local receiver (the upstream nginx's
+# /v1/traces, which reads and discards each export), each as a ratio to tracing off. Last, it streams 1 GiB down and 1 GiB up through a fresh hoptrace
 # and prints its peak RSS. Absolute numbers drift on shared machines: read the ratios.
 set -euo pipefail
 
@@ -34,7 +34,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port); OTLP_PORT=$(free_port)
+UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
 
 echo "building hoptrace (release)..." >&2
 (cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
@@ -58,6 +58,7 @@ http {
         client_max_body_size 0;
         location = / { return 200 "hello from upstream\n"; }
         location = /big { root $WORK/html; sendfile on; }
+        location = /v1/traces { client_body_buffer_size 1m; return 200; }
     }
 }
 CONF
@@ -105,7 +106,6 @@ wait_port() {
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
 taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
-taskset -c 1 python3 "$(dirname "$0")/otlp_receiver.py" "$OTLP_PORT" 2>"$WORK/receiver.err" & PIDS+=($!)
 # hoptrace with the given environment (tracing variables), replacing any running one.
 start_hoptrace() {
     if [ -n "${HOPTRACE_PID:-}" ]; then kill "$HOPTRACE_PID" 2>/dev/null || true; wait "$HOPTRACE_PID" 2>/dev/null || true; fi
@@ -149,7 +149,7 @@ printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" hoptrace 
 echo "  hoptrace / nginx = $RATIO"
 
 # Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.
-OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT"
+OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$UPSTREAM_PORT"
 MODES=("off|OTEL_SDK_DISABLED=true"
        "100% sampled|$OTLP OTEL_TRACES_SAMPLER=always_on"
        "ratio 0.1|$OTLP OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1"
