@@ -73,6 +73,7 @@ final class SpanPipeline: @unchecked Sendable {
 
     /// Exports what is queued, then stops the thread. Called once, after the workers stopped.
     func shutdown() {
+        guard thread != nil else { return }
         queue.withLock { $0.stopping = true }
         var byte: UInt8 = 1
         _ = write(wakePipe[1], &byte, 1)

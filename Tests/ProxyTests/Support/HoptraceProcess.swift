@@ -16,6 +16,7 @@ final class HoptraceProcess {
     let process = Process()
     let output = Pipe()
     let errors = Pipe()
+    private let exited = DispatchSemaphore(value: 0)
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = Self.binary
@@ -25,6 +26,8 @@ final class HoptraceProcess {
         }
         process.standardOutput = output
         process.standardError = errors
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
     }
 
@@ -41,9 +44,10 @@ final class HoptraceProcess {
 
     /// Waits for exit up to `seconds`; nil if still running.
     func waitForExit(seconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        guard exited.wait(timeout: .now() + seconds) == .success else { return nil }
+        exited.signal()  // later waits return at once
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     deinit {
