@@ -29,6 +29,16 @@ public struct HeadWriter: Sendable {
         bytes.append(UInt8(truncatingIfNeeded: value % 10) + 0x30)
     }
 
+    /// Appends the bytes of `raw` as lowercase hex digits.
+    public mutating func appendHex(_ raw: UnsafeRawBufferPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        let table = UnsafeRawBufferPointer(start: digits.utf8Start, count: 16)
+        for byte in raw {
+            bytes.append(table[Int(byte >> 4)])
+            bytes.append(table[Int(byte & 0x0F)])
+        }
+    }
+
     public mutating func appendCRLF() {
         bytes.append(ASCII.cr)
         bytes.append(ASCII.lf)

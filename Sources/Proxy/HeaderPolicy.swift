@@ -95,8 +95,13 @@ enum HeaderPolicy {
     /// values) and the validated `tracestate`.
     static func traceFields(_ trace: TraceDecision, clientSpanID: SpanID) -> [UInt8] {
         var writer = HeadWriter(capacity: 128)
-        writer.append("traceparent: ")
-        writer.append(trace.traceparent(spanID: clientSpanID))
+        // 00-{trace id}-{span id}-{flags}, written as hex without intermediate strings.
+        writer.append("traceparent: 00-")
+        withUnsafeBytes(of: trace.traceID.bytes) { writer.appendHex($0) }
+        writer.append("-")
+        withUnsafeBytes(of: clientSpanID.bytes) { writer.appendHex($0) }
+        writer.append("-")
+        withUnsafeBytes(of: trace.flags.rawValue) { writer.appendHex($0) }
         writer.appendCRLF()
         if let state = trace.traceState {
             writer.append("tracestate: ")
