@@ -21,8 +21,11 @@ import Testing
     }
 
     @Test func silentUpstreamGives504() throws {
+        // The upstream reads the request and stays silent until the test is over.
+        let testOver = DispatchSemaphore(value: 0)
+        defer { testOver.signal() }
         let stub = StubUpstream { _, _ in
-            usleep(2_000_000)
+            _ = testOver.wait(timeout: .now() + 10)
             return .close
         }
         let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { upstream_header: 300ms }")
