@@ -76,12 +76,7 @@ final class AdminSession: ConnectionDelegate {
     }
 
     func connectionDidRead(_ connection: Connection) {
-        var result = HeadScanner.Result.needMore
-        connection.input.forEachChunk(from: scanner.bytesScanned) { chunk in
-            result = scanner.scan(chunk)
-            return result == .needMore
-        }
-        switch result {
+        switch scanner.scan({ connection.input.forEachChunk(from: $0, $1) }) {
         case .needMore:
             return
         case .failed(let error):

@@ -67,6 +67,20 @@ public struct HeadScanner: Sendable {
         return .needMore
     }
 
+    /// Scans a buffer held elsewhere (a libevent input buffer) from where the last scan
+    /// stopped. `forEachChunk(offset, body)` must call `body` with the stored bytes from
+    /// `offset` on, one contiguous chunk at a time, until it returns false.
+    public mutating func scan(
+        _ forEachChunk: (Int, (UnsafeRawBufferPointer) -> Bool) -> Void
+    ) -> Result {
+        var result = Result.needMore
+        forEachChunk(bytesScanned) { chunk in
+            result = scan(chunk)
+            return result == .needMore
+        }
+        return result
+    }
+
     public mutating func reset() {
         self = HeadScanner(maxHeadBytes: maxHeadBytes)
     }

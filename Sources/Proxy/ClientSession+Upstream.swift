@@ -160,13 +160,8 @@ extension ClientSession {
     private func readResponseHead(_ exchange: Exchange, _ upstream: Connection) {
         let server = exchange.server!.configured
         while exchange.response == nil, !upstream.input.isEmpty {
-            var result = HeadScanner.Result.needMore
-            upstream.input.forEachChunk(from: exchange.responseScanner.bytesScanned) { chunk in
-                result = exchange.responseScanner.scan(chunk)
-                return result == .needMore
-            }
             let head: ResponseHead
-            switch result {
+            switch exchange.responseScanner.scan({ upstream.input.forEachChunk(from: $0, $1) }) {
             case .needMore:
                 return
             case .failed(let error):

@@ -156,12 +156,7 @@ final class ClientSession: ConnectionDelegate {
                 clientTimerIsIdle = false
                 clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
             }
-            var result = HeadScanner.Result.needMore
-            client.input.forEachChunk(from: scanner.bytesScanned) { chunk in
-                result = scanner.scan(chunk)
-                return result == .needMore
-            }
-            switch result {
+            switch scanner.scan({ client.input.forEachChunk(from: $0, $1) }) {
             case .needMore:
                 return
             case .failed(let error):
