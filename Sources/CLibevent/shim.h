@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <sys/prctl.h>
 
 #include <poll.h>
 #include <openssl/ssl.h>
@@ -45,6 +46,9 @@ static inline int hoptrace_event_add_msec(struct event *ev, long msec) {
 }
 
 static inline int hoptrace_errno(void) { return errno; }
+
+/* prctl is variadic, which Swift cannot call. Names the calling thread (15 bytes). */
+static inline void hoptrace_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 /* SSL_set_tlsext_host_name is a macro. */
 static inline int hoptrace_ssl_set_sni(SSL *ssl, const char *name) {

@@ -24,3 +24,8 @@ func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(Syste
     if result < 0 { throw SystemError(operation()) }
     return result
 }
+
+/// Names the calling thread, for `top -H` and profilers (the first 15 bytes count).
+public func nameCurrentThread(_ name: String) {
+    hoptrace_set_thread_name(name)
+}

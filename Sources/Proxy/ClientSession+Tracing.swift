@@ -23,14 +23,13 @@ extension ClientSession {
         guard let attempt = exchange.attempt else { return }
         exchange.attempt = nil
         guard exchange.trace.sampled else { return }
-        var span = pendingSpan(exchange, spanID: attempt.spanID, parent: exchange.serverSpanID, start: attempt.startNanoseconds)
-        span.role = .client(PendingSpan.ClientDetails(
+        let details = PendingSpan.ClientDetails(
             server: attempt.server, upstreamHead: exchange.upstreamHead, resendCount: exchange.attempts - 1,
             reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
-            firstByteNanoseconds: attempt.firstByteNanoseconds))
-        span.status = attempt.status ?? 0
-        span.error = error
-        worker.record(span)
+            firstByteNanoseconds: attempt.firstByteNanoseconds)
+        worker.record(pendingSpan(
+            exchange, role: .client(details), spanID: attempt.spanID, parent: exchange.serverSpanID,
+            start: attempt.startNanoseconds, status: attempt.status ?? 0, error: error))
     }
 
     /// Records the SERVER span, once, however the exchange ends.
@@ -39,8 +38,8 @@ extension ClientSession {
         exchange.spansRecorded = true
         guard exchange.trace.sampled else { return }
         worker.record(pendingSpan(
-            exchange, spanID: exchange.serverSpanID, parent: exchange.trace.parentSpanID,
-            start: UInt64(exchange.startWallNanoseconds)))
+            exchange, role: .server, spanID: exchange.serverSpanID, parent: exchange.trace.parentSpanID,
+            start: UInt64(exchange.startWallNanoseconds), status: exchange.status, error: exchange.error))
     }
 
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
@@ -85,14 +84,18 @@ extension ClientSession {
         return "\(thousandths / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
     }
 
-    private func pendingSpan(_ exchange: Exchange, spanID: SpanID, parent: SpanID?, start: UInt64) -> PendingSpan {
-        PendingSpan(
-            role: .server, traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parent,
+    /// A span of the exchange; header capture only on the SERVER span.
+    private func pendingSpan(
+        _ exchange: Exchange, role: PendingSpan.Role, spanID: SpanID, parent: SpanID?, start: UInt64, status: Int,
+        error: ProxyError?
+    ) -> PendingSpan {
+        var capture: HeaderCapture?
+        if case .server = role { capture = configuration.headerCapture }
+        return PendingSpan(
+            role: role, traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parent,
             traceState: exchange.trace.traceState, flags: exchange.trace.flags, startNanoseconds: start,
             endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
-            status: exchange.status, error: exchange.error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            peer: spanPeer, response: exchange.response,
-            captureRequestHeaders: configuration.source.tracing.captureRequestHeaders,
-            captureResponseHeaders: configuration.source.tracing.captureResponseHeaders)
+            status: status, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
+            peer: spanPeer, capture: capture, response: capture == nil ? nil : exchange.response)
     }
 }

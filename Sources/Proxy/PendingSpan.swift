@@ -43,10 +43,9 @@ struct PendingSpan: Sendable {
     var bytesOut: UInt64
     /// The client's address and port, as text made once per connection.
     var peer: Peer
-    /// The response head, for header capture (SERVER spans).
+    /// What to capture, and the response head to capture from (SERVER spans only).
+    var capture: HeaderCapture? = nil
     var response: ResponseHead? = nil
-    var captureRequestHeaders: [String] = []
-    var captureResponseHeaders: [String] = []
 
     /// The span name: `{method} {route}`, the method alone without a route, `HTTP` when
     /// the method is unknown.
@@ -56,112 +55,128 @@ struct PendingSpan: Sendable {
         return "\(head.methodString) \(routeTemplate)"
     }
 
+    /// A `SpanRecord` (for the in-memory store, the console and OTLP/JSON).
     func makeRecord() -> SpanRecord {
+        var writer = SpanRecordWriter()
+        write(to: &writer)
+        return writer.records[0]
+    }
+
+    /// Describes the span to `writer`: attributes, events and status as
+    /// `tracing.md` lists them.
+    func write<Writer: SpanWriter>(to writer: inout Writer) {
+        let kind: SpanRecord.Kind
+        if case .client = role { kind = .client } else { kind = .server }
+        writer.begin(SpanIdentity(
+            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
+            kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds))
         switch role {
-        case .server: return serverRecord()
-        case .client(let details): return clientRecord(details)
-        case .rejection: return rejectionRecord()
+        case .server: writeServer(to: &writer)
+        case .client(let details): writeClient(details, to: &writer)
+        case .rejection: writeRejection(to: &writer)
         }
     }
 
     /// SERVER: error status for 5xx and the proxy's own aborts (an upstream cut
     /// mid-body); 4xx leaves it unset.
-    private func serverRecord() -> SpanRecord {
-        var attributes: [SpanAttribute] = []
-        attributes.reserveCapacity(16)
+    private func writeServer<Writer: SpanWriter>(to writer: inout Writer) {
         if let head {
-            attributes.append(.string("http.request.method", head.methodString))
-            attributes.append(.string("url.path", head.path.isEmpty ? "/" : head.string(head.path)))
-            if let query = head.query { attributes.append(.string("url.query", SpanText.redactedQuery(head.string(query)))) }
-            attributes.append(.string("network.protocol.version", head.version.description))
-            if let host = head.hostString {
-                attributes.append(.string("server.address", SpanText.hostPart(host)))
-                if let port = SpanText.portPart(host) { attributes.append(.int("server.port", port)) }
+            writer.attribute("http.request.method", utf8: head.bytes[head.method])
+            if head.path.isEmpty { writer.attribute("url.path", "/") } else { writer.attribute("url.path", utf8: head.bytes[head.path]) }
+            if let query = head.query {
+                if SpanText.needsRedaction(query: head.bytes[query]) {
+                    writer.attribute("url.query", SpanText.redactedQuery(head.string(query)))
+                } else {
+                    writer.attribute("url.query", utf8: head.bytes[query])
+                }
             }
-            if let agent = head.value(of: .userAgent) { attributes.append(.string("user_agent.original", agent)) }
+            writer.attribute("network.protocol.version", head.version.description)
+            if let host = head.host {
+                let authority = head.bytes[host]
+                writer.attribute("server.address", utf8: SpanText.hostPart(authority))
+                if let port = SpanText.portPart(authority) { writer.attribute("server.port", port) }
+            }
+            if let agent = head.fields.first(where: { $0.kind == .userAgent }) {
+                writer.attribute("user_agent.original", utf8: head.bytes[agent.value])
+            }
         }
-        attributes.append(.string("url.scheme", "http"))
-        if let routeTemplate { attributes.append(.string("http.route", routeTemplate)) }
-        attributes.append(.string("client.address", peer.host))
-        attributes.append(.string("network.peer.address", peer.host))
-        attributes.append(.int("network.peer.port", peer.port))
-        attributes.append(.int("http.request.body.size", Int(bytesIn)))
-        attributes.append(.int("http.response.body.size", Int(bytesOut)))
-        if status > 0 { attributes.append(.int("http.response.status_code", status)) }
-        if let head {
-            for name in captureRequestHeaders {
+        writer.attribute("url.scheme", "http")
+        if let routeTemplate { writer.attribute("http.route", routeTemplate) }
+        writer.attribute("client.address", peer.host)
+        writer.attribute("network.peer.address", peer.host)
+        writer.attribute("network.peer.port", peer.port)
+        writer.attribute("http.request.body.size", Int(bytesIn))
+        writer.attribute("http.response.body.size", Int(bytesOut))
+        if status > 0 { writer.attribute("http.response.status_code", status) }
+        if let capture, let head {
+            for name in capture.request {
                 let values = head.fields.filter { head.string($0.name).lowercased() == name }.map { head.string($0.value) }
-                if !values.isEmpty { attributes.append(.string("http.request.header.\(name)", values.joined(separator: ", "))) }
+                if !values.isEmpty { writer.attribute("http.request.header.\(name)", values.joined(separator: ", ")) }
             }
         }
-        if let response {
-            for name in captureResponseHeaders {
+        if let capture, let response {
+            for name in capture.response {
                 let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
-                if !values.isEmpty { attributes.append(.string("http.response.header.\(name)", values.joined(separator: ", "))) }
+                if !values.isEmpty { writer.attribute("http.response.header.\(name)", values.joined(separator: ", ")) }
             }
         }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.status >= 500 || error.kind == .upstreamBodyTruncated || error.kind == .upstreamReset {
-            attributes.append(.string("error.type", error.kind.rawValue))
+            writer.attribute("error.type", error.kind.rawValue)
             spanStatus = .error(error.message)
         } else if status >= 500 {
-            attributes.append(.string("error.type", String(status)))
+            writer.attribute("error.type", String(status))
             spanStatus = .error("responded \(status)")
         } else if let error {
-            attributes.append(.string("error.type", error.kind.rawValue))
+            writer.attribute("error.type", error.kind.rawValue)
         }
-        return record(kind: .server, status: spanStatus, attributes: attributes, events: [])
+        writer.end(status: spanStatus)
     }
+
+    /// The event a reused connection gets (a constant: no array per span).
+    private static let reusedAttributes: [SpanAttribute] = [.bool("hoptrace.connection.reused", true)]
 
     /// CLIENT: error status for connect failures, timeouts, resets and 5xx.
-    private func clientRecord(_ details: ClientDetails) -> SpanRecord {
-        var attributes: [SpanAttribute] = []
-        attributes.reserveCapacity(10)
-        if let head { attributes.append(.string("http.request.method", head.methodString)) }
-        attributes.append(.string("server.address", SpanText.hostPart(details.server.configured)))
-        attributes.append(.int("server.port", details.server.port))
-        attributes.append(.string("network.peer.address", details.server.host))
-        attributes.append(.int("network.peer.port", details.server.port))
-        attributes.append(.string(
-            "url.full", "http://\(details.server.configured)\(SpanText.redacted(SpanText.requestTarget(details.upstreamHead)))"))
-        if status > 0 { attributes.append(.int("http.response.status_code", status)) }
-        if details.resendCount > 0 { attributes.append(.int("http.request.resend_count", details.resendCount)) }
+    private func writeClient<Writer: SpanWriter>(_ details: ClientDetails, to writer: inout Writer) {
+        if let head { writer.attribute("http.request.method", utf8: head.bytes[head.method]) }
+        writer.attribute("server.address", details.server.configuredHost)
+        writer.attribute("server.port", details.server.port)
+        writer.attribute("network.peer.address", details.server.host)
+        writer.attribute("network.peer.port", details.server.port)
+        let target = SpanText.requestTarget(details.upstreamHead)
+        if SpanText.needsRedaction(target: target) {
+            writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
+        } else {
+            writer.attribute("url.full", details.server.origin, utf8: target)
+        }
+        if status > 0 { writer.attribute("http.response.status_code", status) }
+        if details.resendCount > 0 { writer.attribute("http.request.resend_count", details.resendCount) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.side == .upstream {
-            attributes.append(.string("error.type", error.kind.rawValue))
+            writer.attribute("error.type", error.kind.rawValue)
             spanStatus = .error(error.message)
         } else if status >= 500 {
-            attributes.append(.string("error.type", String(status)))
+            writer.attribute("error.type", String(status))
             spanStatus = .error("upstream answered \(status)")
         }
-        var events: [SpanEvent] = []
         if details.reused {
-            events.append(SpanEvent(
-                name: "connection established", timeNanoseconds: startNanoseconds,
-                attributes: [.bool("hoptrace.connection.reused", true)]))
+            writer.event(SpanEvent(name: "connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes))
         } else if let connected = details.connectedNanoseconds {
-            events.append(SpanEvent(name: "connection established", timeNanoseconds: connected))
+            writer.event(SpanEvent(name: "connection established", timeNanoseconds: connected))
         }
         if let firstByte = details.firstByteNanoseconds {
-            events.append(SpanEvent(name: "first response byte", timeNanoseconds: firstByte))
+            writer.event(SpanEvent(name: "first response byte", timeNanoseconds: firstByte))
         }
-        return record(kind: .client, status: spanStatus, attributes: attributes, events: events)
+        writer.end(status: spanStatus)
     }
 
-    private func rejectionRecord() -> SpanRecord {
-        var attributes: [SpanAttribute] = [
-            .string("client.address", peer.host), .string("network.peer.address", peer.host),
-            .int("network.peer.port", peer.port), .int("http.response.status_code", status),
-        ]
-        if let error { attributes.append(.string("error.type", error.kind.rawValue)) }
-        return record(kind: .server, status: .unset, attributes: attributes, events: [])
-    }
-
-    private func record(kind: SpanRecord.Kind, status: SpanRecord.Status, attributes: [SpanAttribute], events: [SpanEvent]) -> SpanRecord {
-        SpanRecord(
-            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
-            kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds,
-            status: status, attributes: attributes, events: events)
+    private func writeRejection<Writer: SpanWriter>(to writer: inout Writer) {
+        writer.attribute("client.address", peer.host)
+        writer.attribute("network.peer.address", peer.host)
+        writer.attribute("network.peer.port", peer.port)
+        writer.attribute("http.response.status_code", status)
+        if let error { writer.attribute("error.type", error.kind.rawValue) }
+        writer.end(status: .unset)
     }
 }
 
@@ -199,23 +214,43 @@ enum SpanText {
     }
 
     /// The request target of a serialized request head (between the first two spaces).
-    static func requestTarget(_ head: [UInt8]) -> String {
-        guard let first = head.firstIndex(of: 0x20) else { return "/" }
-        guard let second = head[(first + 1)...].firstIndex(of: 0x20) else { return "/" }
-        return String(decoding: head[(first + 1)..<second], as: UTF8.self)
+    static func requestTarget(_ head: [UInt8]) -> ArraySlice<UInt8> {
+        guard let first = head.firstIndex(of: 0x20) else { return Array("/".utf8)[...] }
+        guard let second = head[(first + 1)...].firstIndex(of: 0x20) else { return Array("/".utf8)[...] }
+        return head[(first + 1)..<second]
+    }
+
+    /// True when a target's query has a key whose value `redactedQuery` replaces.
+    static func needsRedaction(target: ArraySlice<UInt8>) -> Bool {
+        guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
+        return needsRedaction(query: target[(mark + 1)...])
+    }
+
+    static func needsRedaction(query: ArraySlice<UInt8>) -> Bool {
+        query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false).contains { pair in
+            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { return false }
+            return sensitiveQueryKeys.contains(String(decoding: pair[..<equals], as: UTF8.self).lowercased())
+        }
     }
 
     /// The host of `host[:port]` or `[v6]:port`.
-    static func hostPart(_ authority: String) -> String {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            return String(authority[authority.index(after: authority.startIndex)..<close])
+    static func hostPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Bytes.SubSequence {
+        if authority.first == UInt8(ascii: "["), let close = authority.firstIndex(of: UInt8(ascii: "]")) {
+            return authority[authority.index(after: authority.startIndex)..<close]
         }
-        if let colon = authority.lastIndex(of: ":") { return String(authority[..<colon]) }
-        return authority
+        if let colon = authority.lastIndex(of: UInt8(ascii: ":")) { return authority[..<colon] }
+        return authority[...]
     }
 
-    static func portPart(_ authority: String) -> Int? {
-        guard let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") else { return nil }
-        return Int(authority[authority.index(after: colon)...])
+    static func portPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Int? {
+        guard let colon = authority.lastIndex(of: UInt8(ascii: ":")), authority.last != UInt8(ascii: "]") else { return nil }
+        var port = 0
+        var digits = 0
+        for byte in authority[authority.index(after: colon)...] {
+            guard byte >= 0x30, byte <= 0x39, digits < 5 else { return nil }
+            port = port * 10 + Int(byte - 0x30)
+            digits += 1
+        }
+        return digits > 0 ? port : nil
     }
 }

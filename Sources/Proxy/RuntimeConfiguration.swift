@@ -14,6 +14,8 @@ public final class RuntimeConfiguration: Sendable {
     /// Whose incoming trace context is trusted, and what to do with the others.
     public let trustedNetworks: TrustedNetworks
     public let untrustedContext: UntrustedContextPolicy
+    /// Headers recorded on SERVER spans; nil when none are (so a span carries nothing).
+    public let headerCapture: HeaderCapture?
 
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
@@ -78,9 +80,23 @@ public final class RuntimeConfiguration: Sendable {
                 name: route.name, host: host, path: Array(path.utf8), isPrefix: isPrefix,
                 stripPrefix: route.stripPrefix, upstream: group))
         }
+        let capture = HeaderCapture(request: source.tracing.captureRequestHeaders, response: source.tracing.captureResponseHeaders)
+        self.headerCapture = capture.request.isEmpty && capture.response.isEmpty ? nil : capture
         self.source = source
         self.routing = RoutingTable(routes: routes)
         self.groups = groups
         self.listenAddress = listenAddress
+    }
+}
+
+/// The lower-case names of the request and response headers recorded on SERVER spans
+/// (`tracing.capture_request_headers`, `capture_response_headers`).
+public final class HeaderCapture: Sendable {
+    public let request: [String]
+    public let response: [String]
+
+    public init(request: [String], response: [String]) {
+        self.request = request
+        self.response = response
     }
 }

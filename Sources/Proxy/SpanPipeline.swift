@@ -11,7 +11,9 @@ import Glibc
 /// Workers submit a batch at a time (one lock per batch, never per span). The queue is
 /// bounded (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048 spans): when it is full, spans are
 /// dropped and counted, so a slow exporter never slows a request or grows memory. The
-/// pipeline thread builds the span records (attribute strings) and hands them on.
+/// pipeline thread wakes on its tick or when a good share of a batch is queued, and
+/// encodes the spans in the form the exporter takes: OTLP protobuf straight from the
+/// pending spans, or records.
 ///
 /// `@unchecked Sendable`: the queue is behind a `Mutex`; `thread` and the pipe are set
 /// in `init` and only read afterwards, except by `shutdown()`, called once by the owner.
@@ -25,7 +27,12 @@ final class SpanPipeline: @unchecked Sendable {
     }
 
     let capacity: Int
+    /// Queued spans that wake the pipeline thread before its tick.
+    private let wakeThreshold: Int
     private let exporter: any SpanExporter
+    /// The exporter again when it takes spans encoded as OTLP protobuf: they are then
+    /// encoded straight from the pending spans, with no records in between.
+    private let encodingExporter: OTLPHTTPExporter?
     private let logger: Logger
     private var lastReportedDrops = 0
     private var lastDropLog: UInt64 = 0
@@ -37,6 +44,12 @@ final class SpanPipeline: @unchecked Sendable {
     init(exporter: any SpanExporter, capacity: Int = 2048, logger: Logger) {
         self.exporter = exporter
         self.capacity = capacity
+        wakeThreshold = max(1, min(512, capacity / 4))
+        if let otlp = exporter as? OTLPHTTPExporter, otlp.takesEncodedSpans {
+            encodingExporter = otlp
+        } else {
+            encodingExporter = nil
+        }
         self.logger = logger
         _ = pipe(&wakePipe)
         _ = fcntl(wakePipe[0], F_SETFL, fcntl(wakePipe[0], F_GETFL) | O_NONBLOCK)
@@ -63,7 +76,8 @@ final class SpanPipeline: @unchecked Sendable {
             state.dropped += batch.count - accepted.count
             state.batches.append(accepted)
             state.queued += accepted.count
-            return state.batches.count == 1
+            // Wake the thread for a good share of a batch, not for each submission.
+            return state.queued >= wakeThreshold && state.queued - accepted.count < wakeThreshold
         }
         if wake {
             var byte: UInt8 = 1
@@ -101,6 +115,24 @@ final class SpanPipeline: @unchecked Sendable {
     /// How often the exporter is called even when no spans arrive (for its schedule).
     static let tickMilliseconds: Int32 = 250
 
+    /// Gives the spans to the exporter in the form it takes; returns how many.
+    private func hand(_ batches: [[PendingSpan]]) -> Int {
+        if let encodingExporter {
+            encodingExporter.export { writer in
+                for batch in batches {
+                    for span in batch { span.write(to: &writer) }
+                }
+            }
+            return batches.reduce(0) { $0 + $1.count }
+        }
+        var writer = SpanRecordWriter()
+        for batch in batches {
+            for span in batch { span.write(to: &writer) }
+        }
+        exporter.export(writer.records)
+        return writer.records.count
+    }
+
     private func run() {
         var scratch = [UInt8](repeating: 0, count: 64)
         while true {
@@ -112,13 +144,9 @@ final class SpanPipeline: @unchecked Sendable {
                 state.queued = 0
                 return (taken, state.stopping)
             }
-            var records: [SpanRecord] = []
-            for batch in batches {
-                for span in batch { records.append(span.makeRecord()) }
-            }
-            exporter.export(records)
+            let count = hand(batches)
             let dropped = queue.withLock { state -> Int in
-                state.exported += records.count
+                state.exported += count
                 return state.dropped
             }
             reportDrops(dropped)

@@ -18,9 +18,15 @@ public final class UpstreamGroup: Sendable {
 }
 
 /// One server of a group: the address as configured and the address connected to.
-public struct UpstreamServer: Sendable, Hashable {
+/// A class, so that handing it to an exchange, an attempt and a span is one retain
+/// rather than a copy of an address and four strings. Equal by what it names.
+public final class UpstreamServer: Sendable, Hashable {
     public let configured: String
     public let address: SocketAddress
+    /// The host name as configured, without the port (`server.address` on spans).
+    public let configuredHost: String
+    /// `http://` and the server as configured: the start of `url.full` on spans.
+    public let origin: String
     /// The resolved address as text, and its port (formatted once, for spans).
     public let host: String
     public let port: Int
@@ -28,7 +34,18 @@ public struct UpstreamServer: Sendable, Hashable {
     public init(configured: String, address: SocketAddress) {
         self.configured = configured
         self.address = address
+        configuredHost = String(decoding: SpanText.hostPart(Array(configured.utf8)), as: UTF8.self)
+        origin = "http://\(configured)"
         host = address.host
         port = address.port
+    }
+
+    public static func == (left: UpstreamServer, right: UpstreamServer) -> Bool {
+        left.configured == right.configured && left.address == right.address
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(configured)
+        hasher.combine(address)
     }
 }

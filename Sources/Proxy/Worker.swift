@@ -146,7 +146,7 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Keeps a finished span; a full batch (or the flush timer) goes to the exporter.
-    func record(_ span: PendingSpan) {
+    func record(_ span: consuming PendingSpan) {
         guard tracing.pipeline != nil else { return }
         spanBuffer.append(span)
         if spanBuffer.count >= Self.spanBatchSize {
@@ -184,6 +184,7 @@ func spawnThread(name: String, _ body: @escaping () -> Void) -> pthread_t {
     var thread = pthread_t()
     let result = pthread_create(&thread, nil, { argument in
         let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+        nameCurrentThread(box.name)
         box.body()
         return nil
     }, box)

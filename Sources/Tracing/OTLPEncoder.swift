@@ -1,71 +1,225 @@
 import W3CTraceContext
 
-/// Encodes spans as an OTLP `ExportTraceServiceRequest`
-/// (opentelemetry-proto, `collector/trace/v1`), directly from span records.
+/// Encodes an OTLP `ExportTraceServiceRequest` (opentelemetry-proto,
+/// `collector/trace/v1`) in protocol buffers, for `Content-Type: application/x-protobuf`.
+///
+/// Spans are encoded one at a time, as they arrive, by `OTLPSpanWriter` into
+/// `EncodedSpans`; a request wraps any run of them in the resource and scope, which are
+/// encoded once (`Preamble`).
 public enum OTLPEncoder {
-    /// Protocol buffers, for `Content-Type: application/x-protobuf`.
+    /// A whole request for `spans`.
     public static func protobuf(_ spans: [SpanRecord], resource: TraceResource) -> [UInt8] {
-        var request = ProtobufWriter()
-        // ExportTraceServiceRequest.resource_spans = 1
-        request.messageField(1) { resourceSpans in
-            // ResourceSpans.resource = 1 { attributes = 1 }
-            resourceSpans.messageField(1) { message in
-                for attribute in resource.attributes { message.messageField(1) { writeKeyValue(&$0, attribute) } }
-            }
-            // ResourceSpans.scope_spans = 2
-            resourceSpans.messageField(2) { scopeSpans in
-                // ScopeSpans.scope = 1 { name = 1, version = 2 }
-                scopeSpans.messageField(1) { scope in
-                    scope.stringField(1, TracingScope.name)
-                    scope.stringField(2, TracingScope.version)
-                }
-                for span in spans { scopeSpans.messageField(2) { writeSpan(&$0, span) } }
-            }
-        }
-        return request.bytes
+        var writer = OTLPSpanWriter()
+        for span in spans { span.write(to: &writer) }
+        return request(writer.spans.prefix(writer.spans.count), preamble: Preamble(resource))
     }
 
-    private static func writeSpan(_ message: inout ProtobufWriter, _ span: SpanRecord) {
-        message.bytesField(1, idBytes(span.traceID.bytes))
-        message.bytesField(2, idBytes(span.spanID.bytes))
-        if let state = span.traceState { message.stringField(3, state) }
-        if let parent = span.parentSpanID { message.bytesField(4, idBytes(parent.bytes)) }
-        message.stringField(5, span.name)
-        message.varintField(6, UInt64(span.kind.rawValue))
-        message.fixed64Field(7, span.startNanoseconds)
-        message.fixed64Field(8, span.endNanoseconds)
-        for attribute in span.attributes { message.messageField(9) { writeKeyValue(&$0, attribute) } }
-        for event in span.events {
-            message.messageField(11) { eventMessage in
-                eventMessage.fixed64Field(1, event.timeNanoseconds)
-                eventMessage.stringField(2, event.name)
-                for attribute in event.attributes { eventMessage.messageField(3) { writeKeyValue(&$0, attribute) } }
+    /// The resource and the instrumentation scope, encoded once per exporter.
+    public struct Preamble: Sendable {
+        /// `ResourceSpans.resource` (field 1), tag and length included.
+        let resource: [UInt8]
+        /// `ScopeSpans.scope` (field 1), tag and length included.
+        let scope: [UInt8]
+
+        public init(_ resource: TraceResource) {
+            var writer = ProtobufWriter()
+            // ResourceSpans.resource = 1 { attributes = 1 }
+            writer.messageField(1, lengthBytes: 2) { message in
+                for attribute in resource.attributes {
+                    OTLPSpanWriter.writeKeyValue(&message, 1, attribute.key, attribute.value)
+                }
+            }
+            self.resource = writer.bytes
+            writer.removeAll()
+            // ScopeSpans.scope = 1 { name = 1, version = 2 }
+            writer.messageField(1) { scope in
+                scope.stringField(1, TracingScope.name)
+                scope.stringField(2, TracingScope.version)
+            }
+            self.scope = writer.bytes
+        }
+    }
+
+    /// A request with one `ResourceSpans` holding one `ScopeSpans` holding `spans`
+    /// (`ScopeSpans.spans` fields, as `EncodedSpans` holds them).
+    public static func request(_ spans: ArraySlice<UInt8>, preamble: Preamble) -> [UInt8] {
+        let scopeSpansLength = preamble.scope.count + spans.count
+        let resourceSpansLength = preamble.resource.count + 1 + ProtobufWriter.varintSize(UInt64(scopeSpansLength)) + scopeSpansLength
+        var writer = ProtobufWriter(capacity: resourceSpansLength + 16)
+        // ExportTraceServiceRequest.resource_spans = 1
+        writer.tag(1, .lengthDelimited)
+        writer.varint(UInt64(resourceSpansLength))
+        writer.append(preamble.resource[...])
+        // ResourceSpans.scope_spans = 2
+        writer.tag(2, .lengthDelimited)
+        writer.varint(UInt64(scopeSpansLength))
+        writer.append(preamble.scope[...])
+        writer.append(spans)
+        return writer.finish()
+    }
+}
+
+/// OTLP `Span` messages, each as a `ScopeSpans.spans` field (tag and length included),
+/// back to back. `ends` marks where each span ends, so a batch can be cut at any span.
+/// Spans taken from the front are only skipped; their room is reclaimed when everything
+/// has been taken, or when what is left is smaller than what was taken.
+public struct EncodedSpans: Sendable {
+    /// The spans' bytes, written in place by `OTLPSpanWriter`.
+    var writer = ProtobufWriter(capacity: 64 * 1024)
+    /// Where each span ends in `writer`, from the first one not yet taken.
+    private var ends: [Int] = []
+    private var firstEnd = 0
+    /// Where the first span not yet taken starts.
+    private var start = 0
+
+    public init() {}
+
+    public var count: Int { ends.count - firstEnd }
+    public var isEmpty: Bool { count == 0 }
+
+    /// All the spans' bytes.
+    public var bytes: [UInt8] { Array(prefix(count)) }
+
+    /// The bytes of the first `count` spans.
+    public func prefix(_ count: Int) -> ArraySlice<UInt8> {
+        count == 0 ? [] : writer[start..<ends[firstEnd + count - 1]]
+    }
+
+    /// Forgets the first `count` spans.
+    public mutating func removeFirst(_ count: Int) {
+        guard count > 0 else { return }
+        if count >= self.count {
+            removeAll()
+            return
+        }
+        start = ends[firstEnd + count - 1]
+        firstEnd += count
+        if start > writer.count - start {
+            writer.removeFirst(start)
+            ends.removeFirst(firstEnd)
+            for index in ends.indices { ends[index] -= start }
+            firstEnd = 0
+            start = 0
+        }
+    }
+
+    public mutating func removeAll() {
+        writer.removeAll()
+        ends.removeAll(keepingCapacity: true)
+        firstEnd = 0
+        start = 0
+    }
+
+    mutating func markEnd() {
+        ends.append(writer.count)
+    }
+}
+
+/// Encodes spans straight into OTLP protobuf (`EncodedSpans`), field by field as the
+/// span describes itself: no record and no `String` per attribute.
+public struct OTLPSpanWriter: SpanWriter {
+    public internal(set) var spans = EncodedSpans()
+    /// Where the open span's length goes.
+    private var spanStart = 0
+    private var flags: UInt32 = 0
+    /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
+    private static let spanLengthBytes = 2
+
+    public init() {}
+
+    public mutating func begin(_ identity: SpanIdentity) {
+        flags = UInt32(identity.flags.rawValue)
+        // ScopeSpans.spans = 2
+        spanStart = spans.writer.beginMessage(2, lengthBytes: Self.spanLengthBytes)
+        withUnsafeBytes(of: identity.traceID.bytes) { spans.writer.bytesField(1, $0) }
+        withUnsafeBytes(of: identity.spanID.bytes) { spans.writer.bytesField(2, $0) }
+        if let state = identity.traceState { spans.writer.stringField(3, state) }
+        if let parent = identity.parentSpanID { withUnsafeBytes(of: parent.bytes) { spans.writer.bytesField(4, $0) } }
+        spans.writer.stringField(5, identity.name)
+        spans.writer.varintField(6, UInt64(identity.kind.rawValue))
+        spans.writer.fixed64Field(7, identity.startNanoseconds)
+        spans.writer.fixed64Field(8, identity.endNanoseconds)
+    }
+
+    public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
+        // Span.attributes = 9
+        Self.writeKeyValue(&spans.writer, 9, key, value)
+    }
+
+    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
+        Self.withUTF8(key) { key in
+            AttributeLimit.capped(value).withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: $0) }
+        }
+    }
+
+    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        Self.withUTF8(key) { key in
+            Self.withUTF8(first) { first in
+                guard first.count + second.count <= SpanAttribute.maxStringLength else {
+                    // Too long: cut as one string (rare).
+                    Self.writeKeyValue(&spans.writer, 9, String(decoding: key, as: UTF8.self), .string(
+                        String(decoding: first, as: UTF8.self) + String(decoding: second, as: UTF8.self)))
+                    return
+                }
+                second.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: first, $0) }
             }
         }
+    }
+
+    public mutating func event(_ event: SpanEvent) {
+        // Span.events = 11 { time_unix_nano = 1, name = 2, attributes = 3 }
+        spans.writer.messageField(11) { eventMessage in
+            eventMessage.fixed64Field(1, event.timeNanoseconds)
+            eventMessage.stringField(2, event.name)
+            for attribute in event.attributes {
+                Self.writeKeyValue(&eventMessage, 3, attribute.key, attribute.value)
+            }
+        }
+    }
+
+    public mutating func end(status: SpanRecord.Status) {
         // Status { message = 2, code = 3 }: written only for errors (unset is the default).
-        if case .error(let text) = span.status {
-            message.messageField(15) { status in
+        if case .error(let text) = status {
+            spans.writer.messageField(15) { status in
                 status.stringField(2, text)
                 status.varintField(3, 2)
             }
         }
         // flags = 16: the W3C trace flags in the low byte.
-        message.fixed32Field(16, UInt32(span.flags.rawValue))
+        spans.writer.fixed32Field(16, flags)
+        spans.writer.endMessage(spanStart, lengthBytes: Self.spanLengthBytes)
+        spans.markEnd()
     }
 
-    private static func writeKeyValue(_ message: inout ProtobufWriter, _ attribute: SpanAttribute) {
-        message.stringField(1, attribute.key)
-        message.messageField(2) { value in
-            switch attribute.value {
-            case .string(let text): value.stringField(1, text, evenIfEmpty: true)
-            case .bool(let flag): value.boolField(2, flag)
-            case .int(let number): value.int64Field(3, number)
-            case .double(let number): value.doubleField(4, number)
+    /// A `KeyValue` as field `field`: strings and integers in one write, the rest
+    /// (booleans, doubles: rare) as nested messages.
+    static func writeKeyValue(_ message: inout ProtobufWriter, _ field: Int, _ key: String, _ value: SpanAttribute.Value) {
+        withUTF8(key) { key in
+            switch value {
+            case .string(let text):
+                withUTF8(text) { text in
+                    let capped = UnsafeRawBufferPointer(rebasing: text[..<AttributeLimit.cappedCount(text)])
+                    message.keyValueField(field, key: key, string: capped)
+                }
+            case .int(let number):
+                message.keyValueField(field, key: key, int: number)
+            case .bool, .double:
+                message.messageField(field) { keyValue in
+                    keyValue.utf8Field(1, key)
+                    keyValue.messageField(2) { anyValue in
+                        if case .bool(let flag) = value { anyValue.boolField(2, flag) }
+                        if case .double(let number) = value { anyValue.doubleField(4, number) }
+                    }
+                }
             }
         }
     }
 
-    static func idBytes<T>(_ tuple: T) -> [UInt8] {
-        withUnsafeBytes(of: tuple) { Array($0) }
+    /// Runs `body` with a string's UTF-8 bytes, without a copy when it is contiguous.
+    @inline(__always)
+    static func withUTF8<Result>(_ text: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
+        var copy = text
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 }

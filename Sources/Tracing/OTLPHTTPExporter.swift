@@ -31,10 +31,16 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
 
     public let settings: OTLPExporterSettings
     private let resource: TraceResource
+    private let preamble: OTLPEncoder.Preamble
     private let logger: Logger
     private let counters = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
-    private var pending: [SpanRecord] = []
+    /// Spans waiting for a full batch or the schedule: encoded already (protobuf), or as
+    /// records (JSON).
+    private var pending = OTLPSpanWriter()
+    private var pendingRecords: [SpanRecord] = []
+    /// The connection to the collector, kept between exports while it allows.
+    private var connection: ExportConnection?
     private var lastSend = ExportConnection.monotonicNanoseconds()
     private var lastProblemLog: UInt64 = 0
     /// Problems are logged at most this often.
@@ -46,28 +52,49 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     public init(settings: OTLPExporterSettings, resource: TraceResource, logger: Logger) {
         self.settings = settings
         self.resource = resource
+        self.preamble = OTLPEncoder.Preamble(resource)
         self.logger = logger
     }
 
     public var currentCounters: Counters { counters.withLock { $0 } }
 
+    /// True when spans may be handed over already encoded (`export(encoded:)`): the
+    /// protocol is protobuf.
+    public var takesEncodedSpans: Bool { !settings.json }
+
     public func export(_ spans: [SpanRecord]) {
-        pending.append(contentsOf: spans)
+        if settings.json {
+            pendingRecords.append(contentsOf: spans)
+        } else {
+            for span in spans { span.write(to: &pending) }
+        }
+        sendWhatIsDue()
+    }
+
+    /// Spans written by `encode` straight into the pending export. Only when
+    /// `takesEncodedSpans`.
+    public func export(encoding encode: (inout OTLPSpanWriter) -> Void) {
+        precondition(takesEncodedSpans, "OTLP/JSON takes span records")
+        encode(&pending)
+        sendWhatIsDue()
+    }
+
+    private var pendingCount: Int { settings.json ? pendingRecords.count : pending.spans.count }
+
+    /// Full batches now; a partial one when the schedule delay has passed.
+    private func sendWhatIsDue() {
         // The queue bound applies here too: a stalled collector must not grow memory.
-        if pending.count > settings.maxQueueSize {
-            let excess = pending.count - settings.maxQueueSize
-            pending.removeFirst(excess)
+        let excess = pendingCount - settings.maxQueueSize
+        if excess > 0 {
+            dropPending(excess)
             counters.withLock { $0.droppedSpans += excess }
         }
-        while pending.count >= settings.maxExportBatchSize, !stopping.load(ordering: .relaxed) {
-            send(Array(pending.prefix(settings.maxExportBatchSize)), budgetMilliseconds: settings.timeoutMilliseconds)
-            pending.removeFirst(min(settings.maxExportBatchSize, pending.count))
+        while pendingCount >= settings.maxExportBatchSize, !stopping.load(ordering: .relaxed) {
+            sendPending(settings.maxExportBatchSize, budgetMilliseconds: settings.timeoutMilliseconds)
         }
         let elapsed = ExportConnection.monotonicNanoseconds() - lastSend
-        if !pending.isEmpty, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000 {
-            let batch = pending
-            pending.removeAll()
-            send(batch, budgetMilliseconds: settings.timeoutMilliseconds)
+        if pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000 {
+            sendPending(pendingCount, budgetMilliseconds: settings.timeoutMilliseconds)
         }
     }
 
@@ -75,10 +102,8 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     /// also cuts any backoff short.
     public func shutdown() {
         stopping.store(true, ordering: .relaxed)
-        guard !pending.isEmpty else { return }
-        let batch = pending
-        pending.removeAll()
-        send(batch, budgetMilliseconds: Self.shutdownMilliseconds)
+        if pendingCount > 0 { sendPending(pendingCount, budgetMilliseconds: Self.shutdownMilliseconds) }
+        connection = nil
     }
 
     /// Interrupts a backoff in progress (from any thread); the pipeline then shuts down.
@@ -95,18 +120,33 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         case rejected(reason: String)
     }
 
-    private func send(_ batch: [SpanRecord], budgetMilliseconds: Int) {
-        lastSend = ExportConnection.monotonicNanoseconds()
-        guard !batch.isEmpty else { return }
-        var body = settings.json ? OTLPJSONEncoder.encode(batch, resource: resource) : OTLPEncoder.protobuf(batch, resource: resource)
+    private func dropPending(_ count: Int) {
+        if settings.json {
+            pendingRecords.removeFirst(min(count, pendingRecords.count))
+        } else {
+            pending.spans.removeFirst(count)
+        }
+    }
+
+    /// Sends the first `count` pending spans as one export, and forgets them.
+    private func sendPending(_ count: Int, budgetMilliseconds: Int) {
+        var body = settings.json
+            ? OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource)
+            : OTLPEncoder.request(pending.spans.prefix(count), preamble: preamble)
+        dropPending(count)
         if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
+        send(body, spanCount: count, budgetMilliseconds: budgetMilliseconds)
+    }
+
+    private func send(_ body: [UInt8], spanCount: Int, budgetMilliseconds: Int) {
+        lastSend = ExportConnection.monotonicNanoseconds()
         let deadline = ExportConnection.monotonicNanoseconds() + UInt64(budgetMilliseconds) * 1_000_000
         var attempt = 0
         while true {
             let outcome = post(body, deadline: deadline)
             switch outcome {
             case .delivered(let rejected):
-                counters.withLock { $0.exportedSpans += batch.count - rejected }
+                counters.withLock { $0.exportedSpans += spanCount - rejected }
                 if rejected > 0 {
                     counters.withLock { $0.droppedSpans += rejected }
                     logProblem("the collector rejected some spans (partial success)", ["rejected": "\(rejected)"])
@@ -115,7 +155,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             case .rejected(let reason):
                 counters.withLock {
                     $0.failedExports += 1
-                    $0.droppedSpans += batch.count
+                    $0.droppedSpans += spanCount
                 }
                 logProblem("span export failed; the batch is dropped", ["reason": "\(reason)"])
                 return
@@ -130,7 +170,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
                 else {
                     counters.withLock {
                         $0.failedExports += 1
-                        $0.droppedSpans += batch.count
+                        $0.droppedSpans += spanCount
                     }
                     logProblem("span export failed within the export timeout; the batch is dropped", ["reason": "\(reason)"])
                     return
@@ -154,25 +194,47 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         return true
     }
 
+    /// One POST. The kept connection is tried first; when the collector closed it while
+    /// idle (nothing comes back), the request goes once more on a fresh connection,
+    /// which is not a retry.
     func post(_ body: [UInt8], deadline: UInt64) -> Outcome {
-        let connection: ExportConnection
+        if let kept = connection {
+            connection = nil
+            if let outcome = exchange(body, on: kept, deadline: deadline, fresh: false) { return outcome }
+        }
+        let fresh: ExportConnection
         do throws(SystemError) {
-            connection = try ExportConnection(host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline)
+            fresh = try ExportConnection(host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline)
         } catch {
             return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
         }
+        return exchange(body, on: fresh, deadline: deadline, fresh: true)
+            ?? .retryable(reason: "the collector closed the connection without a response", retryAfterMilliseconds: nil)
+    }
+
+    /// Sends the request and reads the response; keeps the connection when the response
+    /// allows. Nil when the connection ended before any byte of a response.
+    private func exchange(_ body: [UInt8], on connection: ExportConnection, deadline: UInt64, fresh: Bool) -> Outcome? {
+        do throws(SystemError) {
+            try connection.write(requestHead(bodyLength: body.count), deadline: deadline)
+            try connection.write(body, deadline: deadline)
+            guard let (outcome, reusable) = try readResponse(connection, deadline: deadline) else { return nil }
+            if reusable { self.connection = connection }
+            return outcome
+        } catch {
+            // A kept connection that fails is retried fresh; a fresh one is a failure.
+            return fresh ? .retryable(reason: "\(error)", retryAfterMilliseconds: nil) : nil
+        }
+    }
+
+    private func requestHead(bodyLength: Int) -> [UInt8] {
         var head = "POST \(settings.path) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
         head += "Content-Type: \(settings.json ? "application/json" : "application/x-protobuf")\r\n"
         if settings.gzip { head += "Content-Encoding: gzip\r\n" }
-        head += "Content-Length: \(body.count)\r\nUser-Agent: hoptrace/\(TracingScope.version)\r\nConnection: close\r\n"
+        head += "Content-Length: \(bodyLength)\r\nUser-Agent: hoptrace/\(TracingScope.version)\r\n"
         for (name, value) in settings.headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
-        do throws(SystemError) {
-            try connection.write(Array(head.utf8) + body, deadline: deadline)
-            return try readResponse(connection, deadline: deadline)
-        } catch {
-            return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
-        }
+        return Array(head.utf8)
     }
 
     private var hostHeader: String {
@@ -181,13 +243,18 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         return settings.port == standard ? host : "\(host):\(settings.port)"
     }
 
-    private func readResponse(_ connection: ExportConnection, deadline: UInt64) throws(SystemError) -> Outcome {
+    /// The outcome of the response, and whether the connection may carry the next
+    /// export; nil when the connection ended before any byte of a response.
+    private func readResponse(_ connection: ExportConnection, deadline: UInt64) throws(SystemError) -> (Outcome, reusable: Bool)? {
         var received: [UInt8] = []
         var scanner = HeadScanner(maxHeadBytes: 64 * 1024)
         var head: ResponseHead?
         while head == nil {
-            let chunk = try connection.read(maximum: 65536, deadline: deadline)
-            if chunk.isEmpty { return .retryable(reason: "the collector closed the connection without a response", retryAfterMilliseconds: nil) }
+            let chunk = try connection.read(maximum: 16384, deadline: deadline)
+            if chunk.isEmpty {
+                if received.isEmpty { return nil }
+                return (.retryable(reason: "the collector closed the connection inside the response head", retryAfterMilliseconds: nil), false)
+            }
             let start = received.count
             received += chunk
             let result = received[start...].withUnsafeBytes { scanner.scan($0) }
@@ -195,35 +262,39 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             case .needMore:
                 continue
             case .failed(let error):
-                return .rejected(reason: "malformed response: \(error.reason)")
+                return (.rejected(reason: "malformed response: \(error.reason)"), false)
             case .complete(let leading, let end):
                 do throws(HTTPParseError) {
                     head = try ResponseHeadParser().parse(Array(received[leading..<end]), requestMethod: .post)
                 } catch {
-                    return .rejected(reason: "malformed response: \(error.reason)")
+                    return (.rejected(reason: "malformed response: \(error.reason)"), false)
                 }
                 received.removeFirst(end)
             }
         }
-        guard let head else { return .rejected(reason: "no response") }
+        guard let head else { return (.rejected(reason: "no response"), false) }
         let status = head.status
-        let body = try readBody(connection, head: head, already: received, deadline: deadline)
+        let (body, complete) = try readBody(connection, head: head, already: received, deadline: deadline)
+        let reusable = complete && head.reusable
         switch status {
         case 200..<300:
-            return .delivered(rejected: Self.rejectedSpans(body, json: settings.json))
+            return (.delivered(rejected: Self.rejectedSpans(body, json: settings.json)), reusable)
         case 429, 502, 503, 504:
-            return .retryable(reason: "the collector answered \(status)", retryAfterMilliseconds: Self.retryAfter(head))
+            return (.retryable(reason: "the collector answered \(status)", retryAfterMilliseconds: Self.retryAfter(head)), reusable)
         default:
             let text = String(decoding: body.prefix(200), as: UTF8.self)
-            return .rejected(reason: "the collector answered \(status): \(text)")
+            return (.rejected(reason: "the collector answered \(status): \(text)"), reusable)
         }
     }
 
-    /// The response body, up to `maxResponseBytes`; framing errors end it early.
-    private func readBody(_ connection: ExportConnection, head: ResponseHead, already: [UInt8], deadline: UInt64) throws(SystemError) -> [UInt8] {
+    /// The response body, up to `maxResponseBytes`, and whether it ended exactly where
+    /// its framing says (nothing cut, nothing after it); framing errors end it early.
+    private func readBody(
+        _ connection: ExportConnection, head: ResponseHead, already: [UInt8], deadline: UInt64
+    ) throws(SystemError) -> (body: [UInt8], complete: Bool) {
         var decoder: BodyDecoder
         switch head.framing {
-        case .none: return []
+        case .none: return ([], already.isEmpty)
         case .length(let length): decoder = BodyDecoder(framing: .length(length))
         case .chunked: decoder = BodyDecoder(framing: .chunked)
         case .untilClose: decoder = BodyDecoder(framing: .untilClose)
@@ -231,25 +302,26 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         var input = already
         var body: [UInt8] = []
         while body.count < Self.maxResponseBytes {
+            if decoder.isComplete { return (body, input.isEmpty) }
             if input.isEmpty {
                 input = try connection.read(maximum: 65536, deadline: deadline)
-                if input.isEmpty { return body }
+                if input.isEmpty { return (body, false) }
             }
             let step = input.withUnsafeBytes { decoder.step($0) }
             switch step {
             case .data(let count):
                 body += input[0..<count]
                 input.removeFirst(count)
-                if decoder.isComplete { return body }
             case .framing(let count), .chunkStart(_, let count), .chunkEnd(let count):
                 input.removeFirst(count)
-            case .end:
-                return body
+            case .end(let consumed):
+                input.removeFirst(consumed)
+                return (body, input.isEmpty)
             case .failed:
-                return body
+                return (body, false)
             }
         }
-        return body
+        return (body, false)
     }
 
     /// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in milliseconds.

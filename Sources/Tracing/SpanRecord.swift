@@ -64,7 +64,7 @@ public struct SpanAttribute: Sendable, Equatable {
     public init(_ key: String, _ value: Value) {
         self.key = key
         if case .string(let text) = value, text.utf8.count > Self.maxStringLength {
-            self.value = .string(String(decoding: text.utf8.prefix(Self.maxStringLength), as: UTF8.self))
+            self.value = .string(String(decoding: AttributeLimit.capped(Array(text.utf8)[...]), as: UTF8.self))
         } else {
             self.value = value
         }

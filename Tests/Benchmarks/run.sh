@@ -2,6 +2,7 @@
 # Proxy throughput and streaming memory, hoptrace beside nginx, on this machine, now.
 #
 #   Tests/Benchmarks/run.sh [seconds-per-run]
+#   SECTIONS="proxy tracing streaming" (the default: all three) picks what runs.
 #
 # Starts on 127.0.0.1: an upstream (nginx, one worker, small body), nginx as a reverse
 # proxy (one worker, upstream keep-alive, access log off) and hoptrace (one worker,
@@ -132,6 +133,10 @@ better() { # the run with more requests/s
 }
 
 ROUNDS="${ROUNDS:-3}"
+SECTIONS="${SECTIONS:-proxy tracing streaming}"
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+if section proxy; then
 drive "$NGINX_PORT" >/dev/null; drive "$HOPTRACE_PORT" >/dev/null   # warm up
 # Rounds alternate between the proxies so that drift on a shared machine hits both.
 NGINX_BEST="0 -"; HOP_BEST="0 -"
@@ -147,8 +152,10 @@ echo
 echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x${ROUNDS} alternating (best of each), one worker each"
 printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" hoptrace "$HOP_RPS" "$HOP_P99"
 echo "  hoptrace / nginx = $RATIO"
+fi
 
 # Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.
+if section tracing; then
 OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$UPSTREAM_PORT"
 MODES=("off|OTEL_SDK_DISABLED=true"
        "100% sampled|$OTLP OTEL_TRACES_SAMPLER=always_on"
@@ -173,7 +180,10 @@ for mode in "${MODES[@]}"; do
     printf "  %-13s %12s req/s   p99 %-8s  / off = %s\n" "$name" "$rps" "$p99" "$(awk -v a="$rps" -v b="$OFF_RPS" 'BEGIN { printf "%.2f", a / b }')"
 done
 
+fi
+
 # Streaming memory: a fresh hoptrace, 1 GiB down then 1 GiB up; VmHWM is its peak RSS.
+section streaming || exit 0
 start_hoptrace OTEL_SDK_DISABLED=true
 START=$(date +%s.%N)
 DOWN=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$HOPTRACE_PORT/big")

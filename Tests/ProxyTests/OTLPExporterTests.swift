@@ -134,6 +134,58 @@ import W3CTraceContext
         #expect(exporter.currentCounters.droppedSpans == 1)
     }
 
+    @Test func exportResumesWhenTheCollectorComesBack() throws {
+        let port = TestSocket.closedPort()
+        let exporter = try Self.exporter(port: port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "500"])
+        exporter.export([Self.span])
+        #expect(exporter.currentCounters.failedExports == 1)
+        let collector = StubUpstream(port: port) { _, client in
+            client.respond(body: "")
+            return .keepReading
+        }
+        exporter.export([Self.span])
+        #expect(collector.requests.count == 1)
+        #expect(exporter.currentCounters.exportedSpans == 1)
+        #expect(exporter.currentCounters.failedExports == 1)
+    }
+
+    @Test func exportsShareOneConnectionWhileTheCollectorKeepsIt() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(body: "")
+            return .keepReading
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        for _ in 0..<3 { exporter.export([Self.span]) }
+        #expect(collector.requests.count == 3)
+        #expect(collector.acceptedConnections == 1)
+        #expect(exporter.currentCounters.exportedSpans == 3)
+    }
+
+    @Test func aConnectionTheCollectorClosedWhileIdleIsReplacedWithoutARetry() throws {
+        // Each answer leaves the connection looking reusable, then the collector closes it.
+        let collector = StubUpstream { _, client in
+            client.respond(body: "")
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        for _ in 0..<3 { exporter.export([Self.span]) }
+        #expect(collector.requests.count == 3)
+        #expect(collector.acceptedConnections == 3)
+        #expect(exporter.currentCounters.exportedSpans == 3)
+        #expect(exporter.currentCounters.retries == 0)
+    }
+
+    @Test func connectionCloseFromTheCollectorIsHonoured() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(headers: ["Connection: close"])
+            return .keepReading
+        }
+        let exporter = try Self.exporter(port: collector.port)
+        for _ in 0..<2 { exporter.export([Self.span]) }
+        #expect(collector.requests.count == 2)
+        #expect(collector.acceptedConnections == 2)
+    }
+
     @Test func partialSuccessIsNotRetriedAndCountsRejectedSpans() throws {
         // ExportTraceServiceResponse { partial_success = 1 { rejected_spans = 1: 1 } }
         let collector = StubUpstream { _, client in

@@ -116,6 +116,30 @@ import W3CTraceContext
         #expect(Self.attribute(server, "http.response.status_code") == .int(502))
     }
 
+    @Test func gatewayTimeoutMarksBothSpansAsErrors() throws {
+        // The upstream reads the request and stays silent until the test is over.
+        let testOver = DispatchSemaphore(value: 0)
+        defer { testOver.signal() }
+        let stub = StubUpstream { _, _ in
+            _ = testOver.wait(timeout: .now() + 10)
+            return .close
+        }
+        let (tracing, store) = Self.setup()
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { upstream_header: 300ms }", tracing: tracing)
+        #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 504)
+        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        guard case .error = server.status, case .error = client.status else {
+            Issue.record("expected error statuses, got \(server.status) and \(client.status)")
+            return
+        }
+        #expect(Self.attribute(client, "error.type") == .string("response_header_timeout"))
+        #expect(Self.attribute(server, "error.type") == .string("response_header_timeout"))
+        #expect(Self.attribute(server, "http.response.status_code") == .int(504))
+        #expect(client.endNanoseconds - client.startNanoseconds >= 250_000_000)
+    }
+
     @Test func retriesAreSeparateClientSpansWithResendCount() throws {
         let stub = StubUpstream(body: "ok")
         let (tracing, store) = Self.setup()

@@ -70,8 +70,9 @@ final class StubUpstream: @unchecked Sendable {
     private let handler: @Sendable (Request, Client) -> Next
     private let state = Mutex<(accepted: Int, requests: [Request], clients: [Int32], stopped: Bool)>((0, [], [], false))
 
-    init(handler: @escaping @Sendable (Request, Client) -> Next) {
-        (listenFD, port) = TestSocket.listen()
+    /// Listens on `port`, or on a free port when it is 0.
+    init(port: Int = 0, handler: @escaping @Sendable (Request, Client) -> Next) {
+        (listenFD, self.port) = TestSocket.listen(port: port)
         self.handler = handler
         let fd = listenFD
         Thread.detachNewThread { [self] in

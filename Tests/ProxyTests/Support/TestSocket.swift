@@ -7,14 +7,15 @@ import Glibc
 /// Blocking sockets on 127.0.0.1 for tests, with timeouts so a bug fails instead of hanging.
 enum TestSocket {
     /// Listens on 127.0.0.1 on a port the kernel picks.
-    static func listen() -> (fd: Int32, port: Int) {
+    /// Listens on 127.0.0.1:`port` (0: a free port the system picks).
+    static func listen(port: Int = 0) -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, length) } }
         Glibc.listen(fd, 128)

@@ -1,0 +1,129 @@
+import W3CTraceContext
+
+/// What a span is besides its attributes, events and status.
+public struct SpanIdentity: Sendable, Equatable {
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var parentSpanID: SpanID?
+    public var traceState: String?
+    public var flags: TraceFlags
+    public var kind: SpanRecord.Kind
+    public var name: String
+    public var startNanoseconds: UInt64
+    public var endNanoseconds: UInt64
+
+    public init(
+        traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, traceState: String?, flags: TraceFlags,
+        kind: SpanRecord.Kind, name: String, startNanoseconds: UInt64, endNanoseconds: UInt64
+    ) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.traceState = traceState
+        self.flags = flags
+        self.kind = kind
+        self.name = name
+        self.startNanoseconds = startNanoseconds
+        self.endNanoseconds = endNanoseconds
+    }
+}
+
+/// Receives one span, in order: `begin`, its attributes, its events, `end`.
+///
+/// A span describes itself once, to any writer: `OTLPSpanWriter` encodes it straight
+/// into an OTLP protobuf export body (no record, no `String` per attribute);
+/// `SpanRecordWriter` builds a `SpanRecord` (for the in-memory store, the console and
+/// OTLP/JSON). String values longer than `SpanAttribute.maxStringLength` bytes are cut
+/// at a character boundary by every writer.
+public protocol SpanWriter {
+    mutating func begin(_ identity: SpanIdentity)
+    mutating func attribute(_ key: String, _ value: SpanAttribute.Value)
+    /// A string attribute from UTF-8 bytes the caller already holds (a request head).
+    mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>)
+    /// A string attribute of two parts (`url.full`: an origin and the target sent).
+    mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>)
+    mutating func event(_ event: SpanEvent)
+    mutating func end(status: SpanRecord.Status)
+}
+
+extension SpanWriter {
+    public mutating func attribute(_ key: String, _ value: String) { attribute(key, .string(value)) }
+    public mutating func attribute(_ key: String, _ value: Int) { attribute(key, .int(Int64(value))) }
+}
+
+extension SpanRecord {
+    /// The record described to a writer (how records are encoded).
+    public func write<Writer: SpanWriter>(to writer: inout Writer) {
+        writer.begin(SpanIdentity(
+            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
+            kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds))
+        for attribute in attributes { writer.attribute(attribute.key, attribute.value) }
+        for event in events { writer.event(event) }
+        writer.end(status: status)
+    }
+}
+
+/// Builds `SpanRecord`s from spans that describe themselves.
+public struct SpanRecordWriter: SpanWriter {
+    public private(set) var records: [SpanRecord] = []
+    private var identity: SpanIdentity?
+    private var attributes: [SpanAttribute] = []
+    private var events: [SpanEvent] = []
+
+    public init() {}
+
+    public mutating func begin(_ identity: SpanIdentity) {
+        self.identity = identity
+        attributes = []
+        attributes.reserveCapacity(16)
+        events = []
+    }
+
+    public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
+        attributes.append(SpanAttribute(key, value))
+    }
+
+    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
+        attributes.append(SpanAttribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self))))
+    }
+
+    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        attribute(key, .string(first + String(decoding: second, as: UTF8.self)))
+    }
+
+    public mutating func event(_ event: SpanEvent) {
+        events.append(event)
+    }
+
+    public mutating func end(status: SpanRecord.Status) {
+        guard let identity else { return }
+        records.append(SpanRecord(
+            traceID: identity.traceID, spanID: identity.spanID, parentSpanID: identity.parentSpanID,
+            traceState: identity.traceState, flags: identity.flags, kind: identity.kind, name: identity.name,
+            startNanoseconds: identity.startNanoseconds, endNanoseconds: identity.endNanoseconds, status: status,
+            attributes: attributes, events: events))
+        self.identity = nil
+    }
+}
+
+/// The attribute length limit, applied by every writer.
+public enum AttributeLimit {
+    /// The longest prefix of `value` within `SpanAttribute.maxStringLength` bytes that
+    /// does not end inside a UTF-8 sequence.
+    public static func capped(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        capped(value, limit: SpanAttribute.maxStringLength)
+    }
+
+    /// How many of `value`'s bytes `capped` keeps.
+    static func cappedCount(_ value: UnsafeRawBufferPointer) -> Int {
+        capped(value, limit: SpanAttribute.maxStringLength).count
+    }
+
+    static func capped<Bytes: Collection<UInt8>>(_ value: Bytes, limit: Int) -> Bytes.SubSequence where Bytes.Index == Int {
+        guard value.count > limit else { return value[...] }
+        var end = value.startIndex + limit
+        // Back off continuation bytes (10xxxxxx) so that no sequence is split.
+        while end > value.startIndex, value[end] & 0xC0 == 0x80 { end -= 1 }
+        return value[value.startIndex..<end]
+    }
+}
