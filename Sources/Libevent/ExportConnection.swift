@@ -32,14 +32,35 @@ public final class ExportConnection {
         return OpaquePointer(bitPattern: address)!
     }
 
-    /// Connects (and completes the TLS handshake) before `deadline` (monotonic ns).
+    /// Connects (and completes the TLS handshake) before `deadline` (monotonic ns). Each
+    /// address the name resolves to is tried in turn (`localhost` may be `::1` first).
     public init(host: String, port: Int, useTLS: Bool, deadline: UInt64) throws(SystemError) {
-        let address: SocketAddress
+        let addresses: [SocketAddress]
         do throws(AddressError) {
-            address = try SocketAddress.resolve(host: host, port: port)[0]
+            addresses = try SocketAddress.resolve(host: host, port: port)
         } catch {
             throw SystemError("resolving \(host): \(error.message)", code: EHOSTUNREACH)
         }
+        var failure: SystemError?
+        for address in addresses {
+            do throws(SystemError) {
+                try connect(to: address, deadline: deadline)
+                failure = nil
+                break
+            } catch {
+                failure = error
+                if descriptor >= 0 { close(descriptor) }
+                descriptor = -1
+                if error.code == ETIMEDOUT { break }  // the deadline is spent
+            }
+        }
+        if let failure { throw failure }
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if useTLS { try handshake(host: host, deadline: deadline) }
+    }
+
+    private func connect(to address: SocketAddress, deadline: UInt64) throws(SystemError) {
         descriptor = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try check(descriptor, "socket")
         let result = try address.withSockaddr { (pointer, length) throws(SystemError) -> Int32 in
@@ -53,9 +74,6 @@ public final class ExportConnection {
             getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &error, &length)
             if error != 0 { throw SystemError("connect to \(address)", code: error) }
         }
-        var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        if useTLS { try handshake(host: host, deadline: deadline) }
     }
 
     deinit {

@@ -19,11 +19,12 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Resolves `host` (a name or a literal) and `port` with getaddrinfo. Blocking: call it
     /// while loading configuration, never on a worker loop.
-    public static func resolve(host: String, port: Int) throws(AddressError) -> [SocketAddress] {
+    /// With `numericOnly`, only a literal address is accepted (no lookup).
+    public static func resolve(host: String, port: Int, numericOnly: Bool = false) throws(AddressError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
-        hints.ai_flags = AI_ADDRCONFIG
+        hints.ai_flags = numericOnly ? AI_NUMERICHOST : AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let list else {

@@ -21,14 +21,23 @@ public final class RuntimeConfiguration: Sendable {
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
 
     /// Resolves every address (blocking: call off the workers). Throws every problem.
-    public init(_ source: ProxyConfiguration) throws(ConfigProblems) {
+    /// Without `resolveNames`, host names are only checked for form (`check
+    /// --no-resolve`, for a configuration meant for another network, like compose's).
+    public init(_ source: ProxyConfiguration, resolveNames: Bool = true) throws(ConfigProblems) {
+        func address(_ text: String) throws(AddressError) -> SocketAddress {
+            if resolveNames { return try SocketAddress.resolve(text)[0] }
+            let (host, port) = try SocketAddress.split(text)
+            // A literal stays itself; a name stands in as the loopback address.
+            if let literal = try? SocketAddress.resolve(host: host, port: port, numericOnly: true) { return literal[0] }
+            return try SocketAddress.resolve(host: "127.0.0.1", port: port)[0]
+        }
         var problems: [ConfigProblem] = []
         var groups: [String: UpstreamGroup] = [:]
         for (name, upstream) in source.upstreams.sorted(by: { $0.key < $1.key }) {
             var servers: [UpstreamServer] = []
             for server in upstream.servers {
                 do throws(AddressError) {
-                    let address = try SocketAddress.resolve(server.address)[0]
+                    let address = try address(server.address)
                     servers.append(UpstreamServer(configured: server.address, address: address))
                 } catch {
                     problems.append(ConfigProblem(key: server.key, line: server.line, message: error.message))
@@ -42,7 +51,7 @@ public final class RuntimeConfiguration: Sendable {
         }
         var listenAddress: SocketAddress?
         do throws(AddressError) {
-            listenAddress = try SocketAddress.resolve(source.listen)[0]
+            listenAddress = try address(source.listen)
         } catch {
             problems.append(ConfigProblem(key: "listen", line: nil, message: error.message))
         }

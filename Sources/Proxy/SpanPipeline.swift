@@ -118,19 +118,23 @@ final class SpanPipeline: @unchecked Sendable {
     /// Gives the spans to the exporter in the form it takes; returns how many.
     private func hand(_ batches: [[PendingSpan]]) -> Int {
         if let encodingExporter {
-            encodingExporter.export { writer in
-                for batch in batches {
-                    for span in batch { span.write(to: &writer) }
-                }
-            }
+            encodingExporter.export { writer in Self.forEachSpan(in: batches) { $0.write(to: &writer) } }
             return batches.reduce(0) { $0 + $1.count }
         }
         var writer = SpanRecordWriter()
-        for batch in batches {
-            for span in batch { span.write(to: &writer) }
-        }
+        Self.forEachSpan(in: batches) { $0.write(to: &writer) }
         exporter.export(writer.records)
         return writer.records.count
+    }
+
+    /// Reads each span in place: a `for span in batch` loop would copy each one,
+    /// retaining and releasing everything it refers to.
+    private static func forEachSpan(in batches: [[PendingSpan]], _ body: (borrowing PendingSpan) -> Void) {
+        for batch in batches {
+            batch.withUnsafeBufferPointer { spans in
+                for index in spans.indices { body(spans[index]) }
+            }
+        }
     }
 
     private func run() {

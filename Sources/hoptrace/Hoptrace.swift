@@ -28,10 +28,10 @@ struct ConfigOption: ParsableArguments {
 }
 
 /// Loads and resolves a configuration, or prints every problem and exits non-zero.
-func loadConfiguration(_ path: String) throws(ExitCode) -> RuntimeConfiguration {
+func loadConfiguration(_ path: String, resolveNames: Bool = true) throws(ExitCode) -> RuntimeConfiguration {
     do throws(ConfigProblems) {
         let source = try ConfigLoader.load(path: path)
-        return try RuntimeConfiguration(source)
+        return try RuntimeConfiguration(source, resolveNames: resolveNames)
     } catch {
         printError("hoptrace: \(path) has \(error.problems.count == 1 ? "a problem" : "\(error.problems.count) problems"):")
         for problem in error.problems { printError("  \(problem)") }

@@ -70,6 +70,18 @@ import Testing
         #expect(result.errors.contains("no-such-host.invalid"))
     }
 
+    @Test func checkWithoutResolvingAcceptsNamesOfAnotherNetworkButNotBadForms() throws {
+        let folder = TemporaryFolder()
+        let names = folder.write("compose.yaml", Self.config(port: 8080, upstream: "backend-flask.invalid:4567"))
+        let accepted = try HoptraceProcess.run(["check", "--no-resolve", "--config", names])
+        #expect(accepted.status == 0)
+        #expect(accepted.output.contains("OK"))
+        let noPort = folder.write("noport.yaml", Self.config(port: 8080, upstream: "backend-flask.invalid"))
+        let rejected = try HoptraceProcess.run(["check", "--no-resolve", "--config", noPort])
+        #expect(rejected.status == 1)
+        #expect(rejected.errors.contains("upstreams.backend.servers[0]"))
+    }
+
     @Test func portInUseIsOneLineNamingTheAddress() throws {
         let (fd, port) = TestSocket.listen()
         defer { close(fd) }

@@ -1,0 +1,189 @@
+"""The stack of the end-to-end suite, started for real on 127.0.0.1 with ports the
+system picks: the example Flask backend (OpenTelemetry SDK, exporting by itself), a
+static frontend, a backend that answers garbage, a fake OTLP collector, and hoptrace in
+front, configured for tracing only by the OTEL_* variables."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from collector import FakeCollector
+
+ROOT = Path(__file__).resolve().parents[2]
+HOPTRACE = Path(os.environ.get("HOPTRACE_BIN", ROOT / ".build" / "debug" / "hoptrace"))
+BACKEND_APP = ROOT / "deploy" / "example" / "backend-flask" / "app.py"
+FRONTEND_DIR = ROOT / "deploy" / "example" / "frontend-react-js"
+TEST_KEY = "e2e-test-key"
+PROXY_SERVICE = "edge-proxy"
+# Spans reach the collector within a second (the standard batch delay is 5 s).
+FAST_BATCHES = {"OTEL_BSP_SCHEDULE_DELAY": "200"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0, process: "Service | None" = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.log()}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing answers on {url}" + (f":\n{process.log()}" if process else ""))
+
+
+class Service:
+    """A child process with its output in a log file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, name: str, command: list, env: dict, folder: Path):
+        self.name = name
+        self.log_path = folder / f"{name}.log"
+        self.log_file = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(
+            [str(part) for part in command], env={**os.environ, **env},
+            stdout=self.log_file, stderr=subprocess.STDOUT, cwd=folder)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> float:
+        """Sends SIGTERM; returns how long the process took to exit."""
+        started = time.monotonic()
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log_file.close()
+        return time.monotonic() - started
+
+
+class GarbageBackend:
+    """Reads a request and answers bytes that are not HTTP."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+
+    def stop(self):
+        self.listener.close()
+
+
+def hoptrace_config(folder: Path, port: int, admin: int, backend: int, frontend: int, garbage: int, down: int) -> Path:
+    path = folder / "hoptrace.yaml"
+    path.write_text(f"""
+listen: "127.0.0.1:{port}"
+workers: 2
+admin: "127.0.0.1:{admin}"
+access_log: off
+timeouts: {{ upstream_header: 2s }}
+routes:
+  - {{ name: down, path_prefix: /api/down, upstream: down }}
+  - {{ name: garbage, path_prefix: /api/garbage, upstream: garbage }}
+  - {{ name: api, path_prefix: /api, upstream: backend }}
+  - {{ name: web, path_prefix: /, upstream: frontend }}
+upstreams:
+  backend: {{ servers: ["127.0.0.1:{backend}"] }}
+  frontend: {{ servers: ["127.0.0.1:{frontend}"] }}
+  garbage: {{ servers: ["127.0.0.1:{garbage}"] }}
+  down: {{ servers: ["127.0.0.1:{down}"] }}
+""")
+    return path
+
+
+class Stack:
+    """Everything of one run of the suite; `stop()` stops all of it."""
+
+    def __init__(self, folder: Path, proxy_env: dict, backend_env: dict, collector: FakeCollector | None = None,
+                 collector_url: str | None = None):
+        if not HOPTRACE.exists():
+            raise RuntimeError(f"{HOPTRACE} is missing: build it first (swift build), or set HOPTRACE_BIN")
+        self.folder = folder
+        self.services: list[Service] = []
+        self.collector = collector if collector is not None else FakeCollector()
+        endpoint = collector_url or f"http://127.0.0.1:{self.collector.port}"
+        self.garbage = GarbageBackend()
+        try:
+            backend_port, frontend_port = free_port(), free_port()
+            self.backend = self._start("backend", [sys.executable, BACKEND_APP], {
+                "HOST": "127.0.0.1", "PORT": str(backend_port),
+                "OTEL_SERVICE_NAME": "backend-flask",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.collector.port}",
+                "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={TEST_KEY}",
+                **FAST_BATCHES, **backend_env})
+            self.frontend = self._start("frontend", [
+                sys.executable, "-m", "http.server", frontend_port, "--bind", "127.0.0.1", "--directory", FRONTEND_DIR], {})
+            self.port, self.admin = free_port(), free_port()
+            config = hoptrace_config(folder, self.port, self.admin, backend_port, frontend_port, self.garbage.port, free_port())
+            self.proxy = self._start("hoptrace", [HOPTRACE, "run", "--config", config], {
+                "OTEL_SERVICE_NAME": PROXY_SERVICE,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={TEST_KEY}",
+                **FAST_BATCHES, **proxy_env})
+            wait_for_http(f"http://127.0.0.1:{backend_port}/api/health", process=self.backend)
+            wait_for_http(f"http://127.0.0.1:{frontend_port}/", process=self.frontend)
+            wait_for_http(f"http://127.0.0.1:{self.admin}/healthz", process=self.proxy)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, name, command, env) -> Service:
+        service = Service(name, command, env, self.folder)
+        self.services.append(service)
+        return service
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        for service in reversed(self.services):
+            service.stop()
+        self.garbage.stop()
+        self.collector.stop()
+
+
+VARIANTS = {
+    "protobuf": ({}, {}),
+    "json": ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, {}),
+    "protobuf-gzip": ({"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}, {"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}),
+    "json-gzip": ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"},
+                  {"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}),
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
+def stack(request, tmp_path_factory):
+    """The whole stack, once per export variant of hoptrace (the Python exporter only
+    speaks protobuf; it follows the gzip setting)."""
+    proxy_env, backend_env = VARIANTS[request.param]
+    running = Stack(tmp_path_factory.mktemp(request.param), proxy_env, backend_env)
+    running.variant = request.param
+    yield running
+    running.stop()
