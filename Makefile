@@ -8,5 +8,5 @@ test:
 	scripts/test
 
 bench:
-	scripts/install-deps nginx-light wrk curl python3
+	scripts/install-deps nginx-light haproxy wrk curl python3
 	Tests/Benchmarks/run.sh

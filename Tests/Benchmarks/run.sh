@@ -5,11 +5,11 @@
 #   SECTIONS="proxy tracing streaming" (the default: all three) picks what runs.
 #
 # Starts on 127.0.0.1: an upstream (nginx, one worker, small body), nginx as a reverse
-# proxy (one worker, upstream keep-alive, access log off) and hoptrace (one worker,
-# access log off). Each proxy is pinned to CPU 0; the upstream and wrk share CPU 1.
-# wrk drives the proxies in alternating rounds (the best of each kept) and prints
-# requests/s, p99 latency and hoptrace / nginx (hoptrace with tracing off, as nginx has
-# none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
+# proxy (one worker, upstream keep-alive, access log off), HAProxy (one thread,
+# connection reuse, no log) and hoptrace (one worker, access log off). Each proxy is
+# pinned to CPU 0; the upstream and wrk share CPU 1. wrk drives the proxies in
+# alternating rounds (the best of each kept) and prints requests/s, p99 latency and
+# hoptrace / nginx and / HAProxy (hoptrace with tracing off, as they have none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
 # and always_off, exporting OTLP/HTTP to a local receiver (the upstream nginx's
 # /v1/traces, which reads and discards each export), each as a ratio to tracing off. Last, it streams 1 GiB down and 1 GiB up through a fresh hoptrace
 # and prints its peak RSS. Absolute numbers drift on shared machines: read the ratios.
@@ -33,9 +33,11 @@ need wrk wrk
 need curl curl
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
+HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+[ -x "$HAPROXY" ] || { echo "benchmark needs haproxy (apt-get install haproxy)" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
+UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
 
 echo "building hoptrace (release)..." >&2
 (cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
@@ -85,6 +87,23 @@ http {
 }
 CONF
 
+cat > "$WORK/haproxy.cfg" <<CONF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    http-reuse always
+frontend proxy
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend upstream
+backend upstream
+    server upstream 127.0.0.1:$UPSTREAM_PORT
+CONF
+
 cat > "$WORK/hoptrace.yaml" <<CONF
 listen: "127.0.0.1:$HOPTRACE_PORT"
 workers: 1
@@ -107,6 +126,7 @@ wait_port() {
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
 taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+taskset -c 0 "$HAPROXY" -db -f "$WORK/haproxy.cfg" 2>"$WORK/haproxy.err" & PIDS+=($!)
 # hoptrace with the given environment (tracing variables), replacing any running one.
 start_hoptrace() {
     if [ -n "${HOPTRACE_PID:-}" ]; then kill "$HOPTRACE_PID" 2>/dev/null || true; wait "$HOPTRACE_PID" 2>/dev/null || true; fi
@@ -114,7 +134,7 @@ start_hoptrace() {
     wait_port "$HOPTRACE_PORT"
 }
 start_hoptrace OTEL_SDK_DISABLED=true
-wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"
+wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"; wait_port "$HAPROXY_PORT"
 
 # wrk prints "Requests/sec: N" and, with --latency, "99%  Xms".
 drive() {
@@ -137,21 +157,23 @@ SECTIONS="${SECTIONS:-proxy tracing streaming}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if section proxy; then
-drive "$NGINX_PORT" >/dev/null; drive "$HOPTRACE_PORT" >/dev/null   # warm up
-# Rounds alternate between the proxies so that drift on a shared machine hits both.
-NGINX_BEST="0 -"; HOP_BEST="0 -"
+drive "$NGINX_PORT" >/dev/null; drive "$HAPROXY_PORT" >/dev/null; drive "$HOPTRACE_PORT" >/dev/null   # warm up
+# Rounds alternate between the proxies so that drift on a shared machine hits all.
+NGINX_BEST="0 -"; HAPROXY_BEST="0 -"; HOP_BEST="0 -"
 for round in $(seq 1 "$ROUNDS"); do
     NGINX_BEST=$(better "$NGINX_BEST" "$(drive "$NGINX_PORT")")
+    HAPROXY_BEST=$(better "$HAPROXY_BEST" "$(drive "$HAPROXY_PORT")")
     HOP_BEST=$(better "$HOP_BEST" "$(drive "$HOPTRACE_PORT")")
 done
 read -r NGINX_RPS NGINX_P99 <<<"$NGINX_BEST"
+read -r HAPROXY_RPS HAPROXY_P99 <<<"$HAPROXY_BEST"
 read -r HOP_RPS HOP_P99 <<<"$HOP_BEST"
-RATIO=$(awk -v h="$HOP_RPS" -v n="$NGINX_RPS" 'BEGIN { printf "%.2f", h / n }')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x${ROUNDS} alternating (best of each), one worker each"
-printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" hoptrace "$HOP_RPS" "$HOP_P99"
-echo "  hoptrace / nginx = $RATIO"
+printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" haproxy "$HAPROXY_RPS" "$HAPROXY_P99" hoptrace "$HOP_RPS" "$HOP_P99"
+echo "  hoptrace / nginx = $(ratio "$HOP_RPS" "$NGINX_RPS"), hoptrace / haproxy = $(ratio "$HOP_RPS" "$HAPROXY_RPS")"
 fi
 
 # Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.

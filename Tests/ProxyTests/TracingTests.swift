@@ -101,17 +101,22 @@ import W3CTraceContext
         #expect(store.recent().isEmpty)
     }
 
+    /// The SERVER and CLIENT spans of the incoming trace, both with error status.
+    static func errorSpans(_ store: TraceStore) throws -> (server: SpanRecord, client: SpanRecord) {
+        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
+        let server = try #require(spans.first { $0.kind == .server })
+        let client = try #require(spans.first { $0.kind == .client })
+        if case .error = server.status, case .error = client.status {} else {
+            Issue.record("expected error statuses, got \(server.status) and \(client.status)")
+        }
+        return (server, client)
+    }
+
     @Test func badGatewayMarksBothSpansAsErrors() throws {
         let (tracing, store) = Self.setup()
         let proxy = try ProxyHarness(upstreamPort: TestSocket.closedPort(), tracing: tracing)
         #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 502)
-        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
-        let server = try #require(spans.first { $0.kind == .server })
-        let client = try #require(spans.first { $0.kind == .client })
-        guard case .error = server.status, case .error = client.status else {
-            Issue.record("expected error statuses, got \(server.status) and \(client.status)")
-            return
-        }
+        let (server, client) = try Self.errorSpans(store)
         #expect(Self.attribute(client, "error.type") == .string("connection_refused"))
         #expect(Self.attribute(server, "http.response.status_code") == .int(502))
     }
@@ -127,13 +132,7 @@ import W3CTraceContext
         let (tracing, store) = Self.setup()
         let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { upstream_header: 300ms }", tracing: tracing)
         #expect(proxy.get("/", headers: ["Host: a", "traceparent: \(Self.incoming)"])?.status == 504)
-        let spans = Self.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
-        let server = try #require(spans.first { $0.kind == .server })
-        let client = try #require(spans.first { $0.kind == .client })
-        guard case .error = server.status, case .error = client.status else {
-            Issue.record("expected error statuses, got \(server.status) and \(client.status)")
-            return
-        }
+        let (server, client) = try Self.errorSpans(store)
         #expect(Self.attribute(client, "error.type") == .string("response_header_timeout"))
         #expect(Self.attribute(server, "error.type") == .string("response_header_timeout"))
         #expect(Self.attribute(server, "http.response.status_code") == .int(504))
