@@ -11,6 +11,7 @@ import Synchronization
 public final class ExportConnection {
     private var descriptor: Int32 = -1
     private var ssl: OpaquePointer?
+    private let interrupted: (@Sendable () -> Bool)?
 
     /// The TLS client context: verification on, trust from the system's store. Created
     /// once and kept for the life of the process (its address, behind a lock).
@@ -34,7 +35,13 @@ public final class ExportConnection {
 
     /// Connects (and completes the TLS handshake) before `deadline` (monotonic ns). Each
     /// address the name resolves to is tried in turn (`localhost` may be `::1` first).
-    public init(host: String, port: Int, useTLS: Bool, deadline: UInt64) throws(SystemError) {
+    ///
+    /// `interrupted` is asked between waits (at least every 100 ms): when it says true,
+    /// the wait in progress fails at once, whatever the deadline.
+    public init(
+        host: String, port: Int, useTLS: Bool, deadline: UInt64, interrupted: (@Sendable () -> Bool)? = nil
+    ) throws(SystemError) {
+        self.interrupted = interrupted
         let addresses: [SocketAddress]
         do throws(AddressError) {
             addresses = try SocketAddress.resolve(host: host, port: port)
@@ -162,8 +169,9 @@ public final class ExportConnection {
         while true {
             let now = Self.monotonicNanoseconds()
             guard now < deadline else { throw SystemError("\(what): timed out", code: ETIMEDOUT) }
+            if let interrupted, interrupted() { throw SystemError("\(what): interrupted", code: ECANCELED) }
             var entry = pollfd(fd: descriptor, events: events, revents: 0)
-            let milliseconds = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
+            let milliseconds = Int32(min((deadline - now) / 1_000_000 + 1, interrupted == nil ? UInt64(Int32.max) : 100))
             let ready = poll(&entry, 1, milliseconds)
             if ready > 0 { return }
             if ready < 0, hoptrace_errno() != EINTR { throw SystemError("\(what): poll") }

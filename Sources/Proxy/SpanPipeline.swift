@@ -89,6 +89,9 @@ final class SpanPipeline: @unchecked Sendable {
     func shutdown() {
         guard thread != nil else { return }
         queue.withLock { $0.stopping = true }
+        // An export backing off from a collector that is down would otherwise hold the
+        // thread until its own timeout before the final flush even starts.
+        exporter.interrupt()
         var byte: UInt8 = 1
         _ = write(wakePipe[1], &byte, 1)
         if let thread { pthread_join(thread, nil) }

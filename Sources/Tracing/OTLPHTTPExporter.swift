@@ -35,6 +35,8 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     private let logger: Logger
     private let counters = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
+    /// Set by `interrupt()`: the export in progress gives up its waits at once.
+    private let interrupted = Atomic<Bool>(false)
     /// Spans waiting for a full batch or the schedule: encoded already (protobuf), or as
     /// records (JSON).
     private var pending = OTLPSpanWriter()
@@ -93,7 +95,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             sendPending(settings.maxExportBatchSize, budgetMilliseconds: settings.timeoutMilliseconds)
         }
         let elapsed = ExportConnection.monotonicNanoseconds() - lastSend
-        if pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000 {
+        if pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000, !stopping.load(ordering: .relaxed) {
             sendPending(pendingCount, budgetMilliseconds: settings.timeoutMilliseconds)
         }
     }
@@ -102,13 +104,16 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     /// also cuts any backoff short.
     public func shutdown() {
         stopping.store(true, ordering: .relaxed)
+        interrupted.store(false, ordering: .relaxed)  // the final flush has its own deadline
         if pendingCount > 0 { sendPending(pendingCount, budgetMilliseconds: Self.shutdownMilliseconds) }
         connection = nil
     }
 
-    /// Interrupts a backoff in progress (from any thread); the pipeline then shuts down.
+    /// Interrupts the export in progress, its backoff or its waits on the collector (from
+    /// any thread); the pipeline then calls `shutdown()` for the final flush.
     public func interrupt() {
         stopping.store(true, ordering: .relaxed)
+        interrupted.store(true, ordering: .relaxed)
     }
 
     // MARK: Sending
@@ -204,7 +209,9 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         }
         let fresh: ExportConnection
         do throws(SystemError) {
-            fresh = try ExportConnection(host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline)
+            fresh = try ExportConnection(
+                host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline,
+                interrupted: { [unowned self] in interrupted.load(ordering: .relaxed) })
         } catch {
             return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
         }

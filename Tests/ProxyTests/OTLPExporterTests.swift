@@ -124,6 +124,54 @@ import W3CTraceContext
         #expect(exporter.currentCounters.failedExports == 1)
     }
 
+    @Test func interruptCutsAnExportWaitingOnASilentCollectorShort() throws {
+        let testOver = DispatchSemaphore(value: 0)
+        defer { testOver.signal() }
+        let collector = StubUpstream { _, _ in
+            _ = testOver.wait(timeout: .now() + 20)
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "10000"])
+        let finished = DispatchSemaphore(value: 0)
+        let started = Date()
+        Thread.detachNewThread {
+            exporter.export([Self.span])
+            finished.signal()
+        }
+        // Interrupt once the request is at the collector, as a shutdown would.
+        let deadline = Date().addingTimeInterval(5)
+        while collector.requests.isEmpty, Date() < deadline { usleep(10_000) }
+        exporter.interrupt()
+        #expect(finished.wait(timeout: .now() + 2) == .success)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(exporter.currentCounters.failedExports == 1)
+    }
+
+    @Test func interruptCutsABackoffShortAndTheFinalFlushStillRuns() throws {
+        let collector = StubUpstream { _, client in
+            client.respond(status: 503)
+            return .close
+        }
+        let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "30000"])
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            exporter.export([Self.span])  // 503, then backs off within a 30 s budget
+            finished.signal()
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while collector.requests.isEmpty, Date() < deadline { usleep(10_000) }
+        let started = Date()
+        exporter.interrupt()
+        #expect(finished.wait(timeout: .now() + 2) == .success)
+        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(exporter.currentCounters.failedExports == 1)
+        // Spans that arrive later still get the final flush, bounded by its own deadline.
+        exporter.export([Self.span])
+        exporter.shutdown()
+        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2)
+        #expect(collector.requests.count >= 2)
+    }
+
     @Test func collectorDownCountsAFailureAndShutdownIsBounded() throws {
         let exporter = try Self.exporter(port: TestSocket.closedPort(), ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"])
         exporter.export([Self.span])
