@@ -4,9 +4,10 @@ extension ConfigReader {
     mutating func upstreams(_ node: Node) -> [String: ProxyConfiguration.Upstream] {
         var upstreams: [String: ProxyConfiguration.Upstream] = [:]
         eachEntry("upstreams", node) { reader, name, _, value in
+            reader.declaredUpstreams.insert(name)
             if let upstream = reader.upstream(name, value) { upstreams[name] = upstream }
         }
-        if upstreams.isEmpty, node.mapping != nil { problem("upstreams", node, "at least one upstream is needed") }
+        if declaredUpstreams.isEmpty, node.mapping != nil { problem("upstreams", node, "at least one upstream is needed") }
         return upstreams
     }
 
@@ -104,8 +105,8 @@ extension ConfigReader {
             }
             if strip, path != nil { problem("\(base).strip_prefix", item, "only applies with path_prefix") }
             if let upstream {
-                if upstreams[upstream] == nil {
-                    problem("\(base).upstream", item, "unknown upstream '\(upstream)' (defined: \(upstreams.keys.sorted().joined(separator: ", ")))")
+                if upstreams[upstream] == nil, !declaredUpstreams.contains(upstream) {
+                    problem("\(base).upstream", item, "unknown upstream '\(upstream)' (defined: \(declaredUpstreams.sorted().joined(separator: ", ")))")
                 }
             } else {
                 problem("\(base).upstream", item, "missing: name the upstream this route sends to")

@@ -4,6 +4,9 @@ import Yams
 /// Walks the YAML tree, building the configuration and noting each problem.
 struct ConfigReader {
     var problems: [ConfigProblem] = []
+    /// Every upstream name in the file, valid or not: a route naming one whose servers
+    /// have a problem is not reported again as naming an unknown upstream.
+    var declaredUpstreams: Set<String> = []
 
     mutating func problem(_ key: String, _ node: Node?, _ message: String) {
         problems.append(ConfigProblem(key: key, line: node?.mark?.line, message: message))

@@ -104,6 +104,22 @@ import Testing
         }
     }
 
+    @Test func aServerWithoutAPortIsReportedOnceNotAgainByItsRoutes() {
+        do {
+            _ = try ConfigLoader.parse(yaml: """
+                routes:
+                  - { name: a, path_prefix: /, upstream: backend }
+                upstreams:
+                  backend: { servers: ["backend-flask"] }
+                """)
+            Issue.record("expected a problem")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "upstreams.backend.servers[0] (line 4): must be host:port, like 0.0.0.0:8080, not 'backend-flask'",
+            ])
+        }
+    }
+
     @Test func invalidYAMLIsOneReadableProblem() {
         #expect(throws: ConfigProblems.self) { try ConfigLoader.parse(yaml: "routes: [ { name: a \n") }
     }
