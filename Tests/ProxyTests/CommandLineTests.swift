@@ -99,12 +99,12 @@ import Testing
         let folder = TemporaryFolder()
         let path = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(first.port)"))
         let proxy = try HoptraceProcess(["run", "--config", path])
-        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        #expect(proxy.waitUntilLogged("hoptrace listening"))
         #expect(Self.get(port: port) == "first")
 
         _ = folder.write("h.yaml", "routes: [ { name: broken } ]\n")
         proxy.signal(SIGHUP)
-        usleep(300_000)
+        #expect(proxy.waitUntilLogged("reload failed; keeping the running configuration"))
         #expect(Self.get(port: port) == "first")
 
         _ = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(second.port)"))
@@ -122,8 +122,10 @@ import Testing
     }
 
     @Test func sigtermDrainsAnInFlightRequestThenExits() throws {
+        let arrived = DispatchSemaphore(value: 0)
         let slow = StubUpstream { _, client in
-            usleep(1_000_000)
+            arrived.signal()
+            usleep(1_000_000)  // still in flight when SIGTERM comes
             client.respond(body: "finished")
             return .keepReading
         }
@@ -131,13 +133,12 @@ import Testing
         let folder = TemporaryFolder()
         let path = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(slow.port)", extra: "timeouts: { drain: 10s }"))
         let proxy = try HoptraceProcess(["run", "--config", path])
-        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        #expect(proxy.waitUntilLogged("hoptrace listening"))
         let connection = TestConnection(fd: TestSocket.connect(port: port)!)
         defer { connection.close() }
         connection.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
         // Wait until the request reached the upstream, then ask the proxy to stop.
-        let deadline = Date().addingTimeInterval(5)
-        while slow.requests.isEmpty, Date() < deadline { usleep(10_000) }
+        #expect(arrived.wait(timeout: .now() + 5) == .success)
         proxy.signal(SIGTERM)
         let response = connection.reader.read()
         #expect(response?.text == "finished")
@@ -162,7 +163,7 @@ import Testing
         let proxy = try HoptraceProcess(["run", "--config", path], environment: [
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(TestSocket.closedPort())", "OTEL_BSP_SCHEDULE_DELAY": "100",
         ])
-        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        #expect(proxy.waitUntilLogged("hoptrace listening"))
         for _ in 0..<5 { #expect(Self.get(port: port) == "ok") }
         let started = Date()
         proxy.signal(SIGTERM)
@@ -176,7 +177,7 @@ import Testing
         let folder = TemporaryFolder()
         let path = folder.write("h.yaml", Self.config(port: port, upstream: "127.0.0.1:\(stub.port)"))
         let proxy = try HoptraceProcess(["run", "--config", path], environment: ["OTEL_TRACES_EXPORTER": "console"])
-        #expect(TestSocket.waitUntilListening(port: port, seconds: 10))
+        #expect(proxy.waitUntilLogged("hoptrace listening"))
         #expect(Self.get(port: port) == "ok")
         proxy.signal(SIGTERM)
         #expect(proxy.waitForExit(seconds: 10) == 0)

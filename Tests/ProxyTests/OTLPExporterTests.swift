@@ -126,8 +126,10 @@ import W3CTraceContext
 
     @Test func interruptCutsAnExportWaitingOnASilentCollectorShort() throws {
         let testOver = DispatchSemaphore(value: 0)
+        let arrived = DispatchSemaphore(value: 0)
         defer { testOver.signal() }
         let collector = StubUpstream { _, _ in
+            arrived.signal()
             _ = testOver.wait(timeout: .now() + 20)
             return .close
         }
@@ -139,8 +141,7 @@ import W3CTraceContext
             finished.signal()
         }
         // Interrupt once the request is at the collector, as a shutdown would.
-        let deadline = Date().addingTimeInterval(5)
-        while collector.requests.isEmpty, Date() < deadline { usleep(10_000) }
+        #expect(arrived.wait(timeout: .now() + 5) == .success)
         exporter.interrupt()
         #expect(finished.wait(timeout: .now() + 2) == .success)
         #expect(Date().timeIntervalSince(started) < 5)
@@ -148,8 +149,10 @@ import W3CTraceContext
     }
 
     @Test func interruptCutsABackoffShortAndTheFinalFlushStillRuns() throws {
+        let answered = DispatchSemaphore(value: 0)
         let collector = StubUpstream { _, client in
             client.respond(status: 503)
+            answered.signal()
             return .close
         }
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "30000"])
@@ -158,8 +161,7 @@ import W3CTraceContext
             exporter.export([Self.span])  // 503, then backs off within a 30 s budget
             finished.signal()
         }
-        let deadline = Date().addingTimeInterval(5)
-        while collector.requests.isEmpty, Date() < deadline { usleep(10_000) }
+        #expect(answered.wait(timeout: .now() + 5) == .success)
         let started = Date()
         exporter.interrupt()
         #expect(finished.wait(timeout: .now() + 2) == .success)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The built `hoptrace` binary, run as a child process (for the command line, signals
 /// and exit codes). It sits beside the test bundle in the build folder.
@@ -17,8 +18,15 @@ final class HoptraceProcess {
     let output = Pipe()
     let errors = Pipe()
     private let exited = DispatchSemaphore(value: 0)
+    /// Standard error so far, when watched (`watchLog`), and a signal per chunk of it.
+    private final class Log: Sendable {
+        let text = Mutex("")
+        let grew = DispatchSemaphore(value: 0)
+    }
+    private let log = Log()
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// With `watchLog`, standard error is collected as it comes, for `waitUntilLogged`.
+    init(_ arguments: [String], environment: [String: String] = [:], watchLog: Bool = true) throws {
         process.executableURL = Self.binary
         process.arguments = arguments
         if !environment.isEmpty {
@@ -28,12 +36,34 @@ final class HoptraceProcess {
         process.standardError = errors
         let exited = self.exited
         process.terminationHandler = { _ in exited.signal() }
+        if watchLog {
+            let log = self.log
+            errors.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    return
+                }
+                log.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+                log.grew.signal()
+            }
+        }
         try process.run()
+    }
+
+    /// Waits until standard error contains `text` (the process says it is listening,
+    /// or that a reload failed), up to `seconds`.
+    func waitUntilLogged(_ text: String, seconds: Double = 10) -> Bool {
+        let deadline = DispatchTime.now() + seconds
+        while !log.text.withLock({ $0.contains(text) }) {
+            if log.grew.wait(timeout: deadline) == .timedOut { return log.text.withLock { $0.contains(text) } }
+        }
+        return true
     }
 
     /// Runs to completion; returns the exit code and what it wrote.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let child = try HoptraceProcess(arguments)
+        let child = try HoptraceProcess(arguments, watchLog: false)
         let out = child.output.fileHandleForReading.readDataToEndOfFile()
         let err = child.errors.fileHandleForReading.readDataToEndOfFile()
         child.process.waitUntilExit()

@@ -63,19 +63,6 @@ enum TestSocket {
         }
         return true
     }
-
-    /// Waits until something can be accepted on `fd` (for a listener), or the deadline.
-    static func waitUntilListening(port: Int, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let fd = connect(port: port) {
-                close(fd)
-                return true
-            }
-            usleep(20_000)
-        }
-        return false
-    }
 }
 
 /// Reads HTTP/1.1 responses from a blocking socket.
