@@ -147,20 +147,18 @@ public struct OTLPSpanWriter: SpanWriter {
     }
 
     public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
-        Self.withUTF8(key) { key in
+        ProtobufWriter.withUTF8(key) { key in
             AttributeLimit.capped(value).withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: $0) }
         }
     }
 
     public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        Self.withUTF8(key) { key in
-            Self.withUTF8(first) { first in
-                guard first.count + second.count <= SpanAttribute.maxStringLength else {
-                    // Too long: cut as one string (rare).
-                    Self.writeKeyValue(&spans.writer, 9, String(decoding: key, as: UTF8.self), .string(
-                        String(decoding: first, as: UTF8.self) + String(decoding: second, as: UTF8.self)))
-                    return
-                }
+        guard first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
+            attribute(key, .string(first + String(decoding: second, as: UTF8.self)))  // too long: cut as one (rare)
+            return
+        }
+        ProtobufWriter.withUTF8(key) { key in
+            ProtobufWriter.withUTF8(first) { first in
                 second.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: first, $0) }
             }
         }
@@ -194,10 +192,10 @@ public struct OTLPSpanWriter: SpanWriter {
     /// A `KeyValue` as field `field`: strings and integers in one write, the rest
     /// (booleans, doubles: rare) as nested messages.
     static func writeKeyValue(_ message: inout ProtobufWriter, _ field: Int, _ key: String, _ value: SpanAttribute.Value) {
-        withUTF8(key) { key in
+        ProtobufWriter.withUTF8(key) { key in
             switch value {
             case .string(let text):
-                withUTF8(text) { text in
+                ProtobufWriter.withUTF8(text) { text in
                     let capped = UnsafeRawBufferPointer(rebasing: text[..<AttributeLimit.cappedCount(text)])
                     message.keyValueField(field, key: key, string: capped)
                 }
@@ -213,13 +211,5 @@ public struct OTLPSpanWriter: SpanWriter {
                 }
             }
         }
-    }
-
-    /// Runs `body` with a string's UTF-8 bytes, without a copy when it is contiguous.
-    @inline(__always)
-    static func withUTF8<Result>(_ text: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
-        var copy = text
-        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 }

@@ -5,27 +5,27 @@
 /// storage only grows (with room ahead of `count`), every field is written through one
 /// raw pointer, and nested messages are written in place behind a length of the expected
 /// width, moved only when the real length needs another width.
-public struct ProtobufWriter: Sendable {
+struct ProtobufWriter: Sendable {
     /// `count` bytes written, then spare room.
     private var storage: [UInt8]
-    public private(set) var count = 0
+    private(set) var count = 0
 
-    public init(capacity: Int = 256) {
+    init(capacity: Int = 256) {
         storage = []
         grow(to: max(capacity, 16))
     }
 
     /// What was written (a copy).
-    public var bytes: [UInt8] { Array(storage[0..<count]) }
+    var bytes: [UInt8] { Array(storage[0..<count]) }
 
     /// What was written, without a copy; the writer is done.
-    public consuming func finish() -> [UInt8] {
+    consuming func finish() -> [UInt8] {
         storage.removeLast(storage.count - count)
         return storage
     }
 
     /// Some of what was written.
-    public subscript(range: Range<Int>) -> ArraySlice<UInt8> {
+    subscript(range: Range<Int>) -> ArraySlice<UInt8> {
         precondition(range.upperBound <= count)
         return storage[range]
     }
@@ -37,12 +37,12 @@ public struct ProtobufWriter: Sendable {
         case fixed32 = 5
     }
 
-    public mutating func removeAll() {
+    mutating func removeAll() {
         count = 0
     }
 
     /// Forgets the first `cut` bytes, moving the rest to the front.
-    public mutating func removeFirst(_ cut: Int) {
+    mutating func removeFirst(_ cut: Int) {
         precondition(cut <= count)
         let remaining = count - cut
         storage.withUnsafeMutableBytes { raw in
@@ -51,7 +51,7 @@ public struct ProtobufWriter: Sendable {
         count = remaining
     }
 
-    public mutating func append(_ other: ArraySlice<UInt8>) {
+    mutating func append(_ other: ArraySlice<UInt8>) {
         other.withUnsafeBytes { source in
             write(reserving: source.count) { target in
                 if !source.isEmpty { target.copyMemory(from: source.baseAddress!, byteCount: source.count) }
@@ -174,11 +174,15 @@ public struct ProtobufWriter: Sendable {
 
     /// Skipped when empty (the proto3 default) unless `evenIfEmpty`, for a oneof member.
     mutating func stringField(_ field: Int, _ value: String, evenIfEmpty: Bool = false) {
-        if let done: Void = value.utf8.withContiguousStorageIfAvailable({ utf8Field(field, UnsafeRawBufferPointer($0), evenIfEmpty: evenIfEmpty) }) {
-            return done
-        }
-        var copy = value
-        copy.withUTF8 { utf8Field(field, UnsafeRawBufferPointer($0), evenIfEmpty: evenIfEmpty) }
+        Self.withUTF8(value) { utf8Field(field, $0, evenIfEmpty: evenIfEmpty) }
+    }
+
+    /// Runs `body` with a string's UTF-8 bytes, without a copy when it is contiguous.
+    @inline(__always)
+    static func withUTF8<Result>(_ text: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
+        var copy = text
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// A string field from UTF-8 bytes.

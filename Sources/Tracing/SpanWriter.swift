@@ -47,6 +47,11 @@ public protocol SpanWriter {
 }
 
 extension SpanWriter {
+    /// The parts joined into one string (what `SpanRecordWriter` keeps).
+    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        attribute(key, .string(first + String(decoding: second, as: UTF8.self)))
+    }
+
     public mutating func attribute(_ key: String, _ value: String) { attribute(key, .string(value)) }
     public mutating func attribute(_ key: String, _ value: Int) { attribute(key, .int(Int64(value))) }
 }
@@ -85,10 +90,6 @@ public struct SpanRecordWriter: SpanWriter {
 
     public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
         attributes.append(SpanAttribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self))))
-    }
-
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        attribute(key, .string(first + String(decoding: second, as: UTF8.self)))
     }
 
     public mutating func event(_ event: SpanEvent) {
