@@ -50,16 +50,33 @@ let package = Package(
             dependencies: ["HTTP1", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // A small HTTP/1.1 server for hoptrace's own listeners (admin, receiver): its own
+        // thread and loop, keep-alive, bodies read whole within caps.
+        .target(
+            name: "LocalServer",
+            dependencies: ["HTTP1", "Libevent", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The OTLP/HTTP receiver: other services' spans into the trace store.
+        .target(
+            name: "Receiver",
+            dependencies: ["LocalServer", "Libevent", "Tracing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // The admin listener: health and the in-memory trace viewer.
         .target(
             name: "Admin",
-            dependencies: ["HTTP1", "Libevent", "Tracing", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict
+            dependencies: ["HTTP1", "Libevent", "LocalServer", "Tracing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict,
+            plugins: ["EmbedExplorer"]
         ),
+        // Build tool: the explorer's files as a Swift source (for the EmbedExplorer plugin).
+        .executableTarget(name: "EmbedFiles"),
+        .plugin(name: "EmbedExplorer", capability: .buildTool(), dependencies: ["EmbedFiles"]),
         .executableTarget(
             name: "hoptrace",
             dependencies: [
-                "Proxy", "Config", "Libevent", "Tracing", "Admin",
+                "Proxy", "Config", "Libevent", "Tracing", "Admin", "Receiver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,12 +90,18 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(
             name: "TracingTests",
-            dependencies: ["Tracing", .product(name: "W3CTraceContext", package: "swift-w3c-trace-context")],
+            dependencies: [
+                "Tracing", .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "Config", "Libevent", "HTTP1", "Tracing", "Admin", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Proxy", "Config", "Libevent", "HTTP1", "Tracing", "Admin", "Receiver", "LocalServer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

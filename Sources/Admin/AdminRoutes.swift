@@ -1,37 +1,102 @@
+import LocalServer
 import Tracing
 
-/// What the admin listener answers, as a pure function of the request and the store.
-public enum AdminRoutes {
-    public static func answer(method: String, path: String, store: TraceStore?) -> (status: Int, contentType: String, body: [UInt8]) {
-        let json = "application/json"
-        let text = "text/plain; charset=utf-8"
-        guard method == "GET" || method == "HEAD" else { return (405, text, Array("only GET\n".utf8)) }
-        if path == "/healthz" { return (200, text, Array("ok\n".utf8)) }
-        if path == "/traces" || path == "/traces/" {
-            guard let store else { return (404, text, Array("traces are not kept in memory: spans go to the configured exporter\n".utf8)) }
-            return (200, json, tracesList(store.recent(limit: 100)))
+/// What the admin listener answers, as a pure function of the request and the store:
+/// health, the explorer's page and files, and the JSON API the page (and scripts) read.
+///
+/// A browser asking for `/`, `/traces` or `/traces/{id}` (`Accept: text/html`) gets the
+/// explorer; anything else gets JSON from the same URLs.
+public struct AdminRoutes: Sendable {
+    /// What the explorer shows besides traces.
+    public struct Info: Sendable {
+        /// The proxy's `service.name`.
+        public var serviceName: String
+        /// The OTLP receiver's address, for the hint to point backends at it; nil when off.
+        public var receiver: String?
+
+        public init(serviceName: String, receiver: String?) {
+            self.serviceName = serviceName
+            self.receiver = receiver
         }
-        if path.hasPrefix("/traces/") {
-            guard let store else { return (404, text, Array("traces are not kept in memory\n".utf8)) }
-            let id = String(path.dropFirst("/traces/".count)).lowercased()
-            guard id.count == 32, id.allSatisfy(\.isHexDigit) else { return (400, text, Array("a trace id is 32 hex digits\n".utf8)) }
-            guard let spans = store.spans(traceID: id) else { return (404, text, Array("no trace \(id) is kept\n".utf8)) }
-            // All the trace's spans as OTLP/JSON, the format collectors and tools read.
-            return (200, json, OTLPJSONEncoder.encode(spans, resource: store.resource))
-        }
-        return (404, text, Array("not found: try /healthz, /traces or /traces/{trace_id}\n".utf8))
     }
 
-    static func tracesList(_ summaries: [TraceStore.Summary]) -> [UInt8] {
-        var out = "{\"traces\":["
-        for (index, summary) in summaries.enumerated() {
-            if index > 0 { out += "," }
-            out += "{\"trace_id\":\"\(summary.traceID)\",\"root\":"
-            OTLPJSONEncoder.appendString(&out, summary.rootName)
-            out += ",\"start_unix_nano\":\(summary.startNanoseconds),\"duration_ms\":\(Double(summary.durationNanoseconds) / 1_000_000)"
-            out += ",\"span_count\":\(summary.spanCount),\"error\":\(summary.error)}"
+    public let store: TraceStore?
+    public let info: Info
+
+    public init(store: TraceStore?, info: Info) {
+        self.store = store
+        self.info = info
+    }
+
+    /// Fields every explorer page gets: only the explorer's own files run (no inline
+    /// script, nothing from elsewhere), and no other site may frame it.
+    static let pageHeaders: [LocalResponse.Header] = [
+        .init("Content-Security-Policy", "default-src 'self'"),
+        .init("X-Content-Type-Options", "nosniff"),
+        .init("X-Frame-Options", "DENY"),
+        .init("Referrer-Policy", "no-referrer"),
+    ]
+    static let apiHeaders: [LocalResponse.Header] = [
+        .init("Cache-Control", "no-store"),
+        .init("X-Content-Type-Options", "nosniff"),
+        .init("Vary", "Accept"),
+    ]
+
+    public func answer(_ request: LocalRequest) -> LocalResponse {
+        guard request.head.methodKind == .get || request.head.methodKind == .head else {
+            return .text(405, "the admin listener takes GET and HEAD only", headers: [.init("Allow", "GET, HEAD")])
         }
-        out += "]}"
-        return Array(out.utf8)
+        let path = request.path
+        let wantsPage = request.header("accept")?.contains("text/html") ?? false
+        switch path {
+        case "/healthz":
+            return .text(200, "ok")
+        case "/":
+            return page()
+        case "/traces", "/traces/":
+            return wantsPage ? page() : list(request.query)
+        default:
+            if path.hasPrefix("/ui/") { return asset(String(path.dropFirst(4))) }
+            if path.hasPrefix("/traces/") {
+                let id = String(path.dropFirst("/traces/".count))
+                return wantsPage ? page() : trace(id)
+            }
+            if path == "/favicon.ico" { return asset("favicon.svg") }
+            return .text(404, "not found: try / (the explorer), /healthz, /traces or /traces/{trace_id}")
+        }
+    }
+
+    private func page() -> LocalResponse {
+        guard let file = ExplorerAssets.files["index.html"] else { return .text(500, "the explorer was not built into this binary") }
+        return LocalResponse(status: 200, contentType: file.contentType, body: file.bytes,
+                             headers: Self.pageHeaders + [.init("Cache-Control", "no-cache"), .init("Vary", "Accept")])
+    }
+
+    private func asset(_ name: String) -> LocalResponse {
+        guard let file = ExplorerAssets.files[name] else { return .text(404, "no explorer file \(name)") }
+        return LocalResponse(status: 200, contentType: file.contentType, body: file.bytes,
+                             headers: Self.pageHeaders + [.init("Cache-Control", "no-cache")])
+    }
+
+    private func list(_ query: String) -> LocalResponse {
+        guard let store else { return .text(404, "traces are not kept: the admin listener has no store") }
+        let parsed: TraceQuery
+        do throws(TraceQueryError) {
+            parsed = try TraceQuery.parse(query)
+        } catch {
+            return .text(400, error.description, headers: Self.apiHeaders)
+        }
+        let listing = store.list(parsed)
+        return LocalResponse(status: 200, contentType: "application/json", body: TraceListJSON.encode(listing, info: info),
+                             headers: Self.apiHeaders)
+    }
+
+    private func trace(_ id: String) -> LocalResponse {
+        guard let store else { return .text(404, "traces are not kept: the admin listener has no store") }
+        guard let key = TraceKey(hex: id) else { return .text(400, "a trace id is 32 hex digits", headers: Self.apiHeaders) }
+        guard let snapshot = store.trace(key) else {
+            return .text(404, "no trace \(key) is kept (it may have been evicted, or not have arrived yet)", headers: Self.apiHeaders)
+        }
+        return LocalResponse(status: 200, contentType: "application/json", body: snapshot.otlpJSON(), headers: Self.apiHeaders)
     }
 }

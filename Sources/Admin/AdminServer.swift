@@ -1,112 +1,35 @@
-import HTTP1
 import Libevent
-import Logging
+import LocalServer
 import Tracing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// The admin listener: `GET /healthz`, `GET /traces`, `GET /traces/{trace_id}`.
-/// Runs on its own thread and event loop, apart from the workers, so inspecting traces
-/// never competes with proxying. One request per connection.
-///
-/// `@unchecked Sendable`: `stop()` only posts to the loop; everything else runs on the
-/// admin thread.
-public final class AdminServer: @unchecked Sendable {
-    private let loop: EventLoop
-    private var listener: Listener?
-    private var sessions: [ObjectIdentifier: AdminSession] = [:]
-    private let store: TraceStore?
-    private var thread: pthread_t?
-    public let boundAddress: SocketAddress
+/// The admin listener: health, the trace explorer and its JSON API. Its own thread and
+/// event loop (a `LocalHTTPServer`), apart from the workers, so that looking at traces
+/// never competes with proxying; keep-alive, many connections at once.
+public final class AdminServer: Sendable {
+    private let server: LocalHTTPServer
 
     /// Binds `address` now (so a port in use is reported at start-up).
-    public init(address: SocketAddress, store: TraceStore?) throws(SystemError) {
-        loop = try EventLoop()
-        self.store = store
-        let fd = try ListeningSocket.open(address, reusePort: false, backlog: 64)
-        boundAddress = try ListeningSocket.localAddress(of: fd)
-        listener = try Listener(loop: loop, descriptor: fd) { [unowned self] fd, _ in accept(fd) }
+    public init(address: SocketAddress, store: TraceStore?, info: AdminRoutes.Info = AdminRoutes.Info(serviceName: "hoptrace", receiver: nil)) throws(SystemError) {
+        // Requests to the admin listener have no body worth reading.
+        var options = LocalHTTPServer.Options()
+        options.maxBodyBytes = 64 * 1024
+        options.maxBufferedBodyBytes = 1024 * 1024
+        server = try LocalHTTPServer(address: address, name: "hoptrace-admin", options: options, handler: RoutesHandler(AdminRoutes(store: store, info: info)))
     }
 
-    public func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            let server = Unmanaged<AdminServer>.fromOpaque(argument!).takeRetainedValue()
-            server.loop.run()
-            server.listener = nil
-            for session in server.sessions.values { session.connection.close() }
-            server.sessions.removeAll()
-            server.loop.releaseDeferred()
-            return nil
-        }, box.toOpaque())
-        self.thread = thread
-    }
+    public var boundAddress: SocketAddress { server.boundAddress }
 
-    public func stop() {
-        loop.stop()
-        if let thread { pthread_join(thread, nil) }
-        thread = nil
-    }
-
-    private func accept(_ fd: Int32) {
-        guard let connection = try? Connection(loop: loop, descriptor: fd) else { return }
-        let session = AdminSession(connection: connection, store: store)
-        let key = ObjectIdentifier(session)
-        sessions[key] = session
-        connection.didClose = { [unowned self] in
-            if let session = sessions.removeValue(forKey: key) { loop.deferRelease(session) }
-        }
-        connection.setTimeouts(readMilliseconds: 10_000, writeMilliseconds: 10_000)
-    }
+    public func start() { server.start() }
+    public func stop() { server.stop() }
 }
 
-/// One admin connection: read a request head, answer, close.
-final class AdminSession: ConnectionDelegate {
-    let connection: Connection
-    private let store: TraceStore?
-    private var scanner = HeadScanner(maxHeadBytes: 16 * 1024)
+/// Hands each request to the routes.
+private final class RoutesHandler: LocalHTTPHandler {
+    let routes: AdminRoutes
 
-    init(connection: Connection, store: TraceStore?) {
-        self.connection = connection
-        self.store = store
-        connection.delegate = self
+    init(_ routes: AdminRoutes) {
+        self.routes = routes
     }
 
-    func connectionDidRead(_ connection: Connection) {
-        switch scanner.scan({ connection.input.forEachChunk(from: $0, $1) }) {
-        case .needMore:
-            return
-        case .failed(let error):
-            respond(error.status, "text/plain; charset=utf-8", Array("\(error.reason)\n".utf8))
-        case .complete(let leading, let end):
-            connection.input.drain(leading)
-            let bytes = connection.input.remove(end - leading)
-            do throws(HTTPParseError) {
-                let head = try RequestHeadParser().parse(bytes)
-                let (status, type, body) = AdminRoutes.answer(
-                    method: head.methodString, path: head.path.isEmpty ? "/" : head.string(head.path), store: store)
-                respond(status, type, head.methodKind == .head ? [] : body, length: body.count)
-            } catch {
-                respond(error.status, "text/plain; charset=utf-8", Array("\(error.reason)\n".utf8))
-            }
-        }
-    }
-
-    func connectionDidDrain(_ connection: Connection) {}
-
-    func connection(_ connection: Connection, didReceive event: ConnectionEvent) {
-        connection.close()
-    }
-
-    private func respond(_ status: Int, _ type: String, _ body: [UInt8], length: Int? = nil) {
-        var writer = HeadWriter(capacity: 256)
-        writer.append("HTTP/1.1 \(status) \(status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" : "Bad Request")\r\n")
-        writer.append("Content-Type: \(type)\r\nContent-Length: \(length ?? body.count)\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n")
-        connection.output.append(writer.bytes)
-        connection.output.append(body)
-        connection.closeAfterFlush()
-    }
+    func respond(to request: LocalRequest) -> LocalResponse { routes.answer(request) }
 }

@@ -60,4 +60,9 @@ static inline int hoptrace_deflate_init_gzip(z_stream *stream, int level) {
     return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 }
 
+/* inflateInit2 is a macro: gzip framing (window bits 15 + 16). */
+static inline int hoptrace_inflate_init_gzip(z_stream *stream) {
+    return inflateInit2(stream, 15 + 16);
+}
+
 #endif

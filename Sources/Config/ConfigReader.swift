@@ -52,8 +52,12 @@ struct ConfigReader {
                 configuration.upstreams = upstreams(value)
             case "tracing":
                 configuration.tracing = tracing(value)
+            case "receiver":
+                configuration.receiver = isNull(value) ? nil : receiver(value)
+            case "store":
+                configuration.store = store(value)
             default:
-                problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing)")
+                problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing, receiver, store)")
             }
         }
         if let routesNode {
@@ -139,6 +143,25 @@ struct ConfigReader {
         return nil
     }
 
+    /// A number of bytes: `1048576`, or with a unit: `512KiB`, `16MiB`, `1GiB` (also
+    /// KB, MB, GB, read as the same powers of two).
+    mutating func byteSize(_ key: String, _ node: Node, minimum: Int) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        if let bytes = Self.parseByteSize(text), bytes >= minimum { return bytes }
+        problem(key, node, "must be a size of at least \(minimum) bytes, like 16MiB or 1048576, not '\(text)'")
+        return nil
+    }
+
+    static func parseByteSize(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let number = Int(String(text.dropLast(suffix.count).filter { $0 != " " })), number >= 0, number <= (1 << 40) / scale else { return nil }
+            return number * scale
+        }
+        guard let number = Int(text), number >= 0 else { return nil }
+        return number
+    }
+
     static func parseDuration(_ text: String) -> Int? {
         let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
@@ -222,6 +245,34 @@ struct ConfigReader {
             }
         }
         return tracing
+    }
+
+    mutating func receiver(_ node: Node) -> ProxyConfiguration.Receiver {
+        var receiver = ProxyConfiguration.Receiver()
+        eachEntry("receiver", node) { reader, key, keyNode, value in
+            let path = "receiver.\(key)"
+            switch key {
+            case "listen": receiver.listen = reader.address(path, value) ?? receiver.listen
+            case "forward": receiver.forward = reader.bool(path, value)
+            case "max_body_bytes": receiver.maxBodyBytes = reader.byteSize(path, value, minimum: 1024) ?? receiver.maxBodyBytes
+            default: reader.problem(path, keyNode, "unknown key (expected listen, forward, max_body_bytes)")
+            }
+        }
+        return receiver
+    }
+
+    mutating func store(_ node: Node) -> ProxyConfiguration.Store {
+        var store = ProxyConfiguration.Store()
+        eachEntry("store", node) { reader, key, keyNode, value in
+            let path = "store.\(key)"
+            switch key {
+            case "max_traces": store.maxTraces = reader.integer(path, value, minimum: 1) ?? store.maxTraces
+            case "max_bytes": store.maxBytes = reader.byteSize(path, value, minimum: 64 * 1024) ?? store.maxBytes
+            case "max_spans_per_trace": store.maxSpansPerTrace = reader.integer(path, value, minimum: 1) ?? store.maxSpansPerTrace
+            default: reader.problem(path, keyNode, "unknown key (expected max_traces, max_bytes, max_spans_per_trace)")
+            }
+        }
+        return store
     }
 
     mutating func limits(_ node: Node) -> HTTPLimits {

@@ -15,8 +15,35 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var routes: [Route] = []
     public var upstreams: [String: Upstream] = [:]
     public var tracing = Tracing()
+    /// nil: no OTLP receiver (`receiver: null`).
+    public var receiver: Receiver? = Receiver()
+    public var store = Store()
 
     public init() {}
+
+    /// The `receiver:` section: the OTLP/HTTP receiver that takes other services' spans.
+    public struct Receiver: Sendable, Equatable {
+        /// Where it listens (a restart changes it). Default `127.0.0.1:4318`, OTLP/HTTP's port.
+        public var listen = "127.0.0.1:4318"
+        /// Send what it receives on to the configured OTLP exporter too. Default off.
+        public var forward = false
+        /// The largest request body, as sent and after gunzip. Default 16 MiB.
+        public var maxBodyBytes = 16 * 1024 * 1024
+
+        public init() {}
+    }
+
+    /// The `store:` section: how much the trace store behind the explorer keeps.
+    public struct Store: Sendable, Equatable {
+        /// Traces kept; the least recently updated goes first. Default 2,000.
+        public var maxTraces = 2_000
+        /// Estimated bytes of everything kept. Default 64 MiB.
+        public var maxBytes = 64 * 1024 * 1024
+        /// Spans kept per trace; later ones are refused and counted. Default 5,000.
+        public var maxSpansPerTrace = 5_000
+
+        public init() {}
+    }
 
     /// The `tracing:` section: what the `OTEL_*` variables cannot say.
     public struct Tracing: Sendable, Equatable {

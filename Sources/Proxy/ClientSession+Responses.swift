@@ -1,4 +1,5 @@
 import HTTP1
+import Tracing
 import Libevent
 
 /// How an exchange ends: the proxy's own responses, the access-log line, and what

@@ -41,15 +41,25 @@ public struct ConsoleSpanExporter: SpanExporter {
 public struct TracingSetup: Sendable {
     public var settings: TracingSettings
     let pipeline: SpanPipeline?
+    /// Where the explorer reads traces (the proxy's spans and received ones).
+    public let store: TraceStore?
 
-    /// Starts the span pipeline's thread when there is an exporter; its queue holds
-    /// `queueCapacity` spans (`OTEL_BSP_MAX_QUEUE_SIZE`), beyond which spans are dropped.
+    /// Starts the span pipeline's thread when there is an exporter or a store; its queue
+    /// holds `queueCapacity` spans (`OTEL_BSP_MAX_QUEUE_SIZE`), beyond which spans are
+    /// dropped. Spans go to both when both are given.
     public init(
-        settings: TracingSettings, exporter: (any SpanExporter)?, queueCapacity: Int = 2048,
+        settings: TracingSettings, exporter: (any SpanExporter)?, store: TraceStore? = nil, queueCapacity: Int = 2048,
         logger: Logger = Logger(label: "hoptrace.spans")
     ) {
         self.settings = settings
-        pipeline = exporter.map { SpanPipeline(exporter: $0, capacity: queueCapacity, logger: logger) }
+        self.store = store
+        if exporter != nil || store != nil {
+            pipeline = SpanPipeline(
+                exporter: exporter, store: store, proxySource: SpanSource(proxy: settings.resource),
+                capacity: queueCapacity, logger: logger)
+        } else {
+            pipeline = nil
+        }
     }
 
     /// Tracing off: requests still carry an unsampled `traceparent` upstream.
@@ -57,6 +67,15 @@ public struct TracingSetup: Sendable {
 
     /// Spans dropped because the pipeline's queue was full.
     public var droppedSpans: Int { pipeline?.droppedCount ?? 0 }
+
+    /// Sends a request the receiver accepted on to the OTLP exporter, unchanged; does
+    /// nothing when spans are not exported over OTLP. Never blocks.
+    public func forward(_ request: [UInt8], spanCount: Int) {
+        pipeline?.forward(request, spanCount: spanCount)
+    }
+
+    /// True when `forward` has somewhere to send to.
+    public var canForward: Bool { pipeline?.canForward ?? false }
 
     /// Exports what is queued and stops the pipeline. Call once, after the workers stopped.
     public func shutdown() { pipeline?.shutdown() }

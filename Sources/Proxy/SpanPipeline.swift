@@ -1,3 +1,4 @@
+import Libevent
 import Logging
 import Synchronization
 import Tracing
@@ -6,14 +7,17 @@ import Tracing
 import Glibc
 #endif
 
-/// Carries finished spans from the workers to the exporter, on a thread of its own.
+/// Carries finished spans from the workers to the exporter and the trace store, on a
+/// thread of its own; and requests the receiver took on to the exporter, when it
+/// forwards them.
 ///
 /// Workers submit a batch at a time (one lock per batch, never per span). The queue is
 /// bounded (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048 spans): when it is full, spans are
 /// dropped and counted, so a slow exporter never slows a request or grows memory. The
 /// pipeline thread wakes on its tick or when a good share of a batch is queued, and
 /// encodes the spans in the form the exporter takes: OTLP protobuf straight from the
-/// pending spans, or records.
+/// pending spans, or records. The store gets the same protobuf, with each span's facts
+/// noted as it is encoded (one description per span for both).
 ///
 /// `@unchecked Sendable`: the queue is behind a `Mutex`; `thread` and the pipe are set
 /// in `init` and only read afterwards, except by `shutdown()`, called once by the owner.
@@ -24,15 +28,26 @@ final class SpanPipeline: @unchecked Sendable {
         var dropped = 0
         var exported = 0
         var stopping = false
+        /// Received requests to send on, and their size.
+        var forwarded: [(request: [UInt8], spans: Int)] = []
+        var forwardedBytes = 0
+        var droppedForwardedSpans = 0
     }
 
     let capacity: Int
     /// Queued spans that wake the pipeline thread before its tick.
     private let wakeThreshold: Int
-    private let exporter: any SpanExporter
+    private let exporter: (any SpanExporter)?
     /// The exporter again when it takes spans encoded as OTLP protobuf: they are then
     /// encoded straight from the pending spans, with no records in between.
     private let encodingExporter: OTLPHTTPExporter?
+    /// The exporter again when it speaks OTLP: received requests can be forwarded.
+    private let otlpExporter: OTLPHTTPExporter?
+    /// Where the explorer reads the proxy's spans, with the source they are filed under.
+    private let store: TraceStore?
+    private let proxySource: SpanSource
+    /// Received requests waiting to be forwarded take at most this much memory.
+    static let maxForwardedBytes = 32 * 1024 * 1024
     private let logger: Logger
     private var lastReportedDrops = 0
     private var lastDropLog: UInt64 = 0
@@ -41,15 +56,14 @@ final class SpanPipeline: @unchecked Sendable {
     private var wakePipe: [Int32] = [-1, -1]
     private var thread: pthread_t?
 
-    init(exporter: any SpanExporter, capacity: Int = 2048, logger: Logger) {
+    init(exporter: (any SpanExporter)?, store: TraceStore?, proxySource: SpanSource, capacity: Int = 2048, logger: Logger) {
         self.exporter = exporter
+        self.store = store
+        self.proxySource = proxySource
         self.capacity = capacity
         wakeThreshold = max(1, min(512, capacity / 4))
-        if let otlp = exporter as? OTLPHTTPExporter, otlp.takesEncodedSpans {
-            encodingExporter = otlp
-        } else {
-            encodingExporter = nil
-        }
+        otlpExporter = exporter as? OTLPHTTPExporter
+        encodingExporter = otlpExporter?.takesEncodedSpans == true ? otlpExporter : nil
         self.logger = logger
         _ = pipe(&wakePipe)
         _ = fcntl(wakePipe[0], F_SETFL, fcntl(wakePipe[0], F_GETFL) | O_NONBLOCK)
@@ -59,6 +73,30 @@ final class SpanPipeline: @unchecked Sendable {
     /// Spans dropped because the queue was full.
     var droppedCount: Int { queue.withLock { $0.dropped } }
     var exportedCount: Int { queue.withLock { $0.exported } }
+    var canForward: Bool { otlpExporter != nil }
+
+    /// Received spans not forwarded because the forwarding queue was full.
+    var droppedForwardedCount: Int { queue.withLock { $0.droppedForwardedSpans } }
+
+    /// Takes a request the receiver accepted, to send on to the OTLP exporter as it is
+    /// (protobuf), or drops it, counted, when too much is waiting. Never blocks. Nothing
+    /// happens without an OTLP exporter.
+    func forward(_ request: [UInt8], spanCount: Int) {
+        guard otlpExporter != nil else { return }
+        let wake = queue.withLock { state -> Bool in
+            guard !state.stopping, state.forwardedBytes + request.count <= Self.maxForwardedBytes else {
+                state.droppedForwardedSpans += spanCount
+                return false
+            }
+            state.forwarded.append((request, spanCount))
+            state.forwardedBytes += request.count
+            return state.forwarded.count == 1
+        }
+        if wake {
+            var byte: UInt8 = 1
+            _ = write(wakePipe[1], &byte, 1)
+        }
+    }
 
     /// Takes a batch from a worker, or drops what does not fit. Never blocks.
     func submit(_ batch: [PendingSpan]) {
@@ -91,7 +129,7 @@ final class SpanPipeline: @unchecked Sendable {
         queue.withLock { $0.stopping = true }
         // An export backing off from a collector that is down would otherwise hold the
         // thread until its own timeout before the final flush even starts.
-        exporter.interrupt()
+        exporter?.interrupt()
         var byte: UInt8 = 1
         _ = write(wakePipe[1], &byte, 1)
         if let thread { pthread_join(thread, nil) }
@@ -118,16 +156,30 @@ final class SpanPipeline: @unchecked Sendable {
     /// How often the exporter is called even when no spans arrive (for its schedule).
     static let tickMilliseconds: Int32 = 250
 
-    /// Gives the spans to the exporter in the form it takes; returns how many.
+    /// Gives the spans to the store and the exporter in the form each takes; returns how many.
     private func hand(_ batches: [[PendingSpan]]) -> Int {
-        if let encodingExporter {
-            encodingExporter.export { writer in Self.forEachSpan(in: batches) { $0.write(to: &writer) } }
-            return batches.reduce(0) { $0 + $1.count }
+        let count = batches.reduce(0) { $0 + $1.count }
+        guard count > 0 else {
+            exporter?.export([])  // the tick: the exporter sends on its schedule
+            return 0
         }
+        if let store {
+            var writer = FactsRecordingWriter(OTLPSpanWriter())
+            Self.forEachSpan(in: batches) { $0.write(to: &writer) }
+            store.add(encoded: writer.inner.spans, facts: writer.facts, source: proxySource)
+            if let encodingExporter {
+                encodingExporter.export(encoded: writer.inner.spans)
+                return count
+            }
+        } else if let encodingExporter {
+            encodingExporter.export { writer in Self.forEachSpan(in: batches) { $0.write(to: &writer) } }
+            return count
+        }
+        guard let exporter else { return count }
         var writer = SpanRecordWriter()
         Self.forEachSpan(in: batches) { $0.write(to: &writer) }
         exporter.export(writer.records)
-        return writer.records.count
+        return count
     }
 
     /// Reads each span in place: a `for span in batch` loop would copy each one,
@@ -145,12 +197,16 @@ final class SpanPipeline: @unchecked Sendable {
         while true {
             var entry = pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, Self.tickMilliseconds) > 0 { _ = read(wakePipe[0], &scratch, scratch.count) }
-            let (batches, stopping) = queue.withLock { state -> ([[PendingSpan]], Bool) in
+            let (batches, forwarded, stopping) = queue.withLock { state -> ([[PendingSpan]], [(request: [UInt8], spans: Int)], Bool) in
                 let taken = state.batches
                 state.batches.removeAll()
                 state.queued = 0
-                return (taken, state.stopping)
+                let forwarded = state.forwarded
+                state.forwarded.removeAll()
+                state.forwardedBytes = 0
+                return (taken, forwarded, state.stopping)
             }
+            for (request, spans) in forwarded { otlpExporter?.forward(request, spanCount: spans) }
             let count = hand(batches)
             let dropped = queue.withLock { state -> Int in
                 state.exported += count
@@ -158,7 +214,7 @@ final class SpanPipeline: @unchecked Sendable {
             }
             reportDrops(dropped)
             if stopping {
-                exporter.shutdown()
+                exporter?.shutdown()
                 return
             }
         }

@@ -110,8 +110,28 @@ public struct EncodedSpans: Sendable {
         start = 0
     }
 
+    /// Appends copies of `other`'s spans.
+    public mutating func append(contentsOf other: EncodedSpans) {
+        guard !other.isEmpty else { return }
+        let shift = writer.count - other.start
+        writer.append(other.writer[other.start..<other.ends[other.ends.count - 1]])
+        for index in other.firstEnd..<other.ends.count { ends.append(other.ends[index] + shift) }
+    }
+
     mutating func markEnd() {
         ends.append(writer.count)
+    }
+
+    /// Calls `body` with each span's `Span` message (without its field tag and length).
+    public func forEachSpanMessage(_ body: (ArraySlice<UInt8>) -> Void) {
+        var spanStart = start
+        for index in firstEnd..<ends.count {
+            // One tag byte (field 2, length-delimited), then the length as a varint.
+            var contentStart = spanStart + 1
+            while contentStart < ends[index], writer[contentStart..<(contentStart + 1)].first! & 0x80 != 0 { contentStart += 1 }
+            body(writer[(contentStart + 1)..<ends[index]])
+            spanStart = ends[index]
+        }
     }
 }
 
@@ -176,8 +196,11 @@ public struct OTLPSpanWriter: SpanWriter {
     }
 
     public mutating func end(status: SpanRecord.Status) {
-        // Status { message = 2, code = 3 }: written only for errors (unset is the default).
-        if case .error(let text) = status {
+        // Status { message = 2, code = 3 }: not written when unset (the default).
+        switch status {
+        case .unset: break
+        case .ok: spans.writer.messageField(15) { $0.varintField(3, 1) }
+        case .error(let text):
             spans.writer.messageField(15) { status in
                 status.stringField(2, text)
                 status.varintField(3, 2)

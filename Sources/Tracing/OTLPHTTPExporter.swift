@@ -27,6 +27,8 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         public var droppedSpans = 0
         public var failedExports = 0
         public var retries = 0
+        /// Spans of received requests delivered (also counted in `exportedSpans`).
+        public var forwardedSpans = 0
     }
 
     public let settings: OTLPExporterSettings
@@ -41,6 +43,10 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     /// records (JSON).
     private var pending = OTLPSpanWriter()
     private var pendingRecords: [SpanRecord] = []
+    /// Received requests to send on (`forward`), protobuf.
+    private var forwarded: [(request: [UInt8], spans: Int)] = []
+    /// One forwarded export carries at most this much (more only for one large request).
+    static let maxForwardedBodyBytes = 4 * 1024 * 1024
     /// The connection to the collector, kept between exports while it allows.
     private var connection: ExportConnection?
     private var lastSend = ExportConnection.monotonicNanoseconds()
@@ -81,6 +87,22 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         sendWhatIsDue()
     }
 
+    /// Spans already encoded (by the span pipeline, which also gave them to the store).
+    /// Only when `takesEncodedSpans`.
+    public func export(encoded spans: EncodedSpans) {
+        precondition(takesEncodedSpans, "OTLP/JSON takes span records")
+        pending.spans.append(contentsOf: spans)
+        sendWhatIsDue()
+    }
+
+    /// A request the receiver took from another service, sent on as it came (protobuf
+    /// requests concatenate; for OTLP/JSON its resource spans are written as JSON), with
+    /// the next exports. The pipeline bounds how much may wait.
+    public func forward(_ request: [UInt8], spanCount: Int) {
+        forwarded.append((request, spanCount))
+        sendWhatIsDue()
+    }
+
     private var pendingCount: Int { settings.json ? pendingRecords.count : pending.spans.count }
 
     /// Full batches now; a partial one when the schedule delay has passed.
@@ -94,6 +116,9 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         while pendingCount >= settings.maxExportBatchSize, !stopping.load(ordering: .relaxed) {
             sendPending(settings.maxExportBatchSize, budgetMilliseconds: settings.timeoutMilliseconds)
         }
+        while !forwarded.isEmpty, !stopping.load(ordering: .relaxed) {
+            sendForwarded(budgetMilliseconds: settings.timeoutMilliseconds)
+        }
         let elapsed = ExportConnection.monotonicNanoseconds() - lastSend
         if pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000, !stopping.load(ordering: .relaxed) {
             sendPending(pendingCount, budgetMilliseconds: settings.timeoutMilliseconds)
@@ -106,6 +131,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         interrupted.store(false, ordering: .relaxed)  // the final flush has its own deadline
         if pendingCount > 0 { sendPending(pendingCount, budgetMilliseconds: Self.shutdownMilliseconds) }
+        if !forwarded.isEmpty { sendForwarded(budgetMilliseconds: Self.shutdownMilliseconds) }
         connection = nil
     }
 
@@ -143,7 +169,43 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         send(body, spanCount: count, budgetMilliseconds: budgetMilliseconds)
     }
 
-    private func send(_ body: [UInt8], spanCount: Int, budgetMilliseconds: Int) {
+    /// Sends forwarded requests, as many as fit in one body, and forgets them.
+    private func sendForwarded(budgetMilliseconds: Int) {
+        var taken = 0
+        var bytes = 0
+        while taken < forwarded.count, taken == 0 || bytes + forwarded[taken].request.count <= Self.maxForwardedBodyBytes {
+            bytes += forwarded[taken].request.count
+            taken += 1
+        }
+        let requests = forwarded.prefix(taken)
+        forwarded.removeFirst(taken)
+        let spanCount = requests.reduce(0) { $0 + $1.spans }
+        var body: [UInt8]
+        if settings.json {
+            var out = JSONOutput(capacity: bytes * 2)
+            out.append("{\"resourceSpans\":[")
+            var first = true
+            for (request, _) in requests {
+                var reader = ProtobufReader(request)
+                while let (field, value) = (try? reader.next()) ?? nil {
+                    guard field == 1, case .bytes(let range) = value else { continue }
+                    if !first { out.append(",") }
+                    first = false
+                    OTLPProtobufJSON.write(request, range, as: .resourceSpans, to: &out)
+                }
+            }
+            out.append("]}")
+            body = out.bytes
+        } else {
+            body = []
+            body.reserveCapacity(bytes)
+            for (request, _) in requests { body += request }
+        }
+        if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
+        send(body, spanCount: spanCount, budgetMilliseconds: budgetMilliseconds, forwarded: true)
+    }
+
+    private func send(_ body: [UInt8], spanCount: Int, budgetMilliseconds: Int, forwarded: Bool = false) {
         lastSend = ExportConnection.monotonicNanoseconds()
         let deadline = ExportConnection.monotonicNanoseconds() + UInt64(budgetMilliseconds) * 1_000_000
         var attempt = 0
@@ -151,7 +213,10 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             let outcome = post(body, deadline: deadline)
             switch outcome {
             case .delivered(let rejected):
-                counters.withLock { $0.exportedSpans += spanCount - rejected }
+                counters.withLock {
+                    $0.exportedSpans += spanCount - rejected
+                    if forwarded { $0.forwardedSpans += spanCount - rejected }
+                }
                 if rejected > 0 {
                     counters.withLock { $0.droppedSpans += rejected }
                     logProblem("the collector rejected some spans (partial success)", ["rejected": "\(rejected)"])

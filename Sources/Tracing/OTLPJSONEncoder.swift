@@ -43,7 +43,10 @@ public enum OTLPJSONEncoder {
             }
             out += "]"
         }
-        if case .error(let message) = span.status {
+        switch span.status {
+        case .unset: break
+        case .ok: out += ",\"status\":{\"code\":1}"
+        case .error(let message):
             out += ",\"status\":{\"code\":2,\"message\":"
             appendString(&out, message)
             out += "}"

@@ -14,9 +14,3 @@ extension SpanExporter {
     public func shutdown() {}
     public func interrupt() {}
 }
-
-extension TraceStore: SpanExporter {
-    public func export(_ spans: [SpanRecord]) {
-        if !spans.isEmpty { add(spans) }
-    }
-}

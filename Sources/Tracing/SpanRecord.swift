@@ -3,13 +3,20 @@ import W3CTraceContext
 /// One finished span, as recorded on the request path and handed to an exporter.
 /// Plain values; times are nanoseconds since the Unix epoch.
 public struct SpanRecord: Sendable, Equatable {
+    /// `Span.SpanKind`. The proxy records SERVER and CLIENT spans; received spans may
+    /// have any kind.
     public enum Kind: Int, Sendable {
+        case unspecified = 0
+        case `internal` = 1
         case server = 2
         case client = 3
+        case producer = 4
+        case consumer = 5
     }
 
     public enum Status: Sendable, Equatable {
         case unset
+        case ok
         case error(String)
     }
 

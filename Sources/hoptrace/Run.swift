@@ -4,6 +4,7 @@ import Admin
 import Libevent
 import Logging
 import Proxy
+import Receiver
 import Tracing
 
 #if canImport(Glibc)
@@ -29,14 +30,32 @@ struct Run: ParsableCommand {
         }
         let logger = Logger(label: "hoptrace")
         let configuration = try loadConfiguration(options.config)
+        let source = configuration.source
         raiseOpenFileLimit(logger: logger)
-        let (tracing, store, tracesGo) = makeTracing(logger: logger)
+        // The store behind the explorer: the proxy's spans and received ones. It needs
+        // the admin listener to be read.
+        let store = source.admin == nil ? nil : TraceStore(limits: TraceStore.Limits(source.store))
+        let (tracing, tracesGo) = makeTracing(store: store, logger: logger)
         let server: ProxyServer
         var admin: AdminServer?
+        var receiver: OTLPReceiver?
         do {
             server = try ProxyServer(configuration: configuration, tracing: tracing, logger: logger)
-            if let address = configuration.source.admin {
-                admin = try AdminServer(address: try SocketAddress.resolve(address)[0], store: store)
+            if let settings = source.receiver {
+                var forwarder: (@Sendable ([UInt8], Int) -> Void)?
+                if tracing.canForward { forwarder = { @Sendable request, spans in tracing.forward(request, spanCount: spans) } }
+                receiver = try OTLPReceiver(
+                    address: try SocketAddress.resolve(settings.listen)[0], settings: OTLPIngest.Settings(settings),
+                    store: store, forwarder: forwarder, logger: logger)
+                if settings.forward, forwarder == nil {
+                    logger.warning("receiver.forward is on, but spans are not exported over OTLP (no OTEL_EXPORTER_OTLP_ENDPOINT): received spans are only kept for the explorer")
+                }
+            }
+            if let address = source.admin {
+                let info = AdminRoutes.Info(
+                    serviceName: tracing.settings.resource.serviceName ?? "hoptrace",
+                    receiver: receiver.map { "\($0.boundAddress)" })
+                admin = try AdminServer(address: try SocketAddress.resolve(address)[0], store: store, info: info)
             }
             try server.start()
         } catch {
@@ -44,16 +63,45 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         admin?.start()
+        receiver?.start()
         logger.info("hoptrace listening", metadata: [
             "address": "\(server.boundAddress.map(\.description) ?? configuration.source.listen)",
             "workers": "\(server.workersRunning)",
             "routes": "\(configuration.routing.routes.map(\.name).joined(separator: ","))",
             "admin": "\(admin.map { "http://\($0.boundAddress)" } ?? "off")",
+            "otlp_receiver": "\(receiver.map { "http://\($0.boundAddress)" } ?? "off")",
         ])
-        logger.info("traces go to \(tracesGo(admin?.boundAddress))")
-        try Supervisor(server: server, configPath: options.config, logger: logger).run()
+        logger.info("traces go to \(tracesGo)")
+        if let admin {
+            let hint = receiver.map { "; point backends at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://\($0.boundAddress)" } ?? ""
+            logger.info("trace explorer at http://\(admin.boundAddress)/\(hint)")
+        }
+        let supervisor = try Supervisor(server: server, configPath: options.config, logger: logger) { [receiver] source in
+            // What of the receiver and the store a reload may change.
+            store?.setLimits(TraceStore.Limits(source.store))
+            if let receiver, let settings = source.receiver {
+                receiver.apply(OTLPIngest.Settings(settings))
+            }
+            if source.receiver?.listen != configuration.source.receiver?.listen {
+                logger.warning("receiver.listen changes need a restart; keeping the receiver as it is")
+            }
+        }
+        try supervisor.run()
+        receiver?.stop()
         server.join()
         admin?.stop()
+    }
+}
+
+extension TraceStore.Limits {
+    init(_ store: ProxyConfiguration.Store) {
+        self.init(maxTraces: store.maxTraces, maxBytes: store.maxBytes, maxSpansPerTrace: store.maxSpansPerTrace)
+    }
+}
+
+extension OTLPIngest.Settings {
+    init(_ receiver: ProxyConfiguration.Receiver) {
+        self.init(maxBodyBytes: receiver.maxBodyBytes, forward: receiver.forward)
     }
 }
 
@@ -66,11 +114,14 @@ final class Supervisor {
     private let loop: EventLoop
     private var watchers: [SignalWatcher] = []
     private var drainTimer: Timer?
+    /// Applies what else a reload changes (the receiver's settings, the store's limits).
+    private let didReload: (ProxyConfiguration) -> Void
 
-    init(server: ProxyServer, configPath: String, logger: Logger) throws {
+    init(server: ProxyServer, configPath: String, logger: Logger, didReload: @escaping (ProxyConfiguration) -> Void) throws {
         self.server = server
         self.configPath = configPath
         self.logger = logger
+        self.didReload = didReload
         self.loop = try EventLoop()
     }
 
@@ -98,6 +149,7 @@ final class Supervisor {
             let source = try ConfigLoader.load(path: configPath)
             let configuration = try RuntimeConfiguration(source)
             try server.reload(configuration)
+            didReload(source)
             logger.info("configuration reloaded", metadata: ["routes": "\(configuration.routing.routes.count)"])
         } catch {
             logger.error("reload failed; keeping the running configuration", metadata: ["problems": "\(error.problems.count)"])
@@ -133,39 +185,36 @@ func raiseOpenFileLimit(logger: Logger) {
     }
 }
 
-/// Tracing from the standard `OTEL_*` variables: the settings, the in-memory store (when
-/// spans are kept locally), and a sentence for the start-up log saying where traces go.
-func makeTracing(logger: Logger) -> (TracingSetup, TraceStore?, (SocketAddress?) -> String) {
+/// Tracing from the standard `OTEL_*` variables: the settings and the pipeline (to
+/// `store` as well, when there is one), and a sentence for the start-up log saying
+/// where traces go.
+func makeTracing(store: TraceStore?, logger: Logger) -> (TracingSetup, String) {
     var hostName = [CChar](repeating: 0, count: 256)
     gethostname(&hostName, hostName.count)
     let environment = processEnvironment()
     let (settings, problems) = TracingSettings.fromEnvironment(
         environment, hostName: String(decoding: hostName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     for problem in problems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
+    let kept = store == nil ? "" : ", and kept for the explorer"
     switch settings.destination {
     case .none:
-        return (TracingSetup(settings: settings, exporter: nil), nil, { _ in "nowhere: tracing is off (traceparent is still sent upstream, unsampled)" })
+        return (TracingSetup(settings: settings, exporter: nil, store: store),
+                "nowhere: tracing is off (traceparent is still sent upstream, unsampled)")
     case .console:
-        return (TracingSetup(settings: settings, exporter: ConsoleSpanExporter()), nil, { _ in "standard output, one line per span" })
+        return (TracingSetup(settings: settings, exporter: ConsoleSpanExporter(), store: store), "standard output, one line per span" + kept)
     case .memory:
-        let store = TraceStore(resource: settings.resource)
-        return (TracingSetup(settings: settings, exporter: store), store, { admin in
-            admin.map { "memory: recent traces at http://\($0)/traces" } ?? "memory, but the admin listener is off (admin: null), so nothing can read them"
-        })
+        return (TracingSetup(settings: settings, exporter: nil, store: store),
+                store == nil ? "nowhere: no exporter is set and the admin listener is off (admin: null), so no explorer either" : "memory: the explorer")
     case .otlp(let endpoint):
         let (exporterSettings, exporterProblems) = OTLPExporterSettings.fromEnvironment(url: endpoint, environment)
         for problem in exporterProblems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
         guard let exporterSettings else {
-            let store = TraceStore(resource: settings.resource)
-            return (TracingSetup(settings: settings, exporter: store), store, { admin in
-                "memory (the OTLP endpoint is unusable)" + (admin.map { ": http://\($0)/traces" } ?? "")
-            })
+            return (TracingSetup(settings: settings, exporter: nil, store: store), "memory (the OTLP endpoint is unusable)")
         }
         let exporter = OTLPHTTPExporter(settings: exporterSettings, resource: settings.resource, logger: logger)
         let format = exporterSettings.json ? "http/json" : "http/protobuf"
-        return (TracingSetup(settings: settings, exporter: exporter, queueCapacity: exporterSettings.maxQueueSize), nil, { _ in
-            "\(endpoint) (OTLP \(format)\(exporterSettings.gzip ? ", gzip" : ""), service.name=\(settings.resource.serviceName ?? "hoptrace"))"
-        })
+        return (TracingSetup(settings: settings, exporter: exporter, store: store, queueCapacity: exporterSettings.maxQueueSize),
+                "\(endpoint) (OTLP \(format)\(exporterSettings.gzip ? ", gzip" : ""), service.name=\(settings.resource.serviceName ?? "hoptrace"))" + kept)
     }
 }
 

@@ -10,18 +10,23 @@ import W3CTraceContext
     static let incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
     static func setup(_ settings: TracingSettings = TracingSettings()) -> (TracingSetup, TraceStore) {
-        let store = TraceStore(resource: settings.resource)
-        return (TracingSetup(settings: settings, exporter: store), store)
+        let store = TraceStore()
+        return (TracingSetup(settings: settings, exporter: nil, store: store), store)
     }
 
     /// Waits (with a deadline) until the worker's batch reaches the store.
     static func spans(_ store: TraceStore, trace: String, count: Int) -> [SpanRecord] {
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
-            if let spans = store.spans(traceID: trace), spans.count >= count { return spans }
+            let spans = records(store, trace: trace)
+            if spans.count >= count { return spans }
             usleep(20_000)
         }
-        return store.spans(traceID: trace) ?? []
+        return records(store, trace: trace)
+    }
+
+    static func records(_ store: TraceStore, trace: String) -> [SpanRecord] {
+        store.trace(TraceKey(hex: trace)!)?.records().map(\.record) ?? []
     }
 
     static func attribute(_ span: SpanRecord?, _ key: String) -> SpanAttribute.Value? {
@@ -98,7 +103,7 @@ import W3CTraceContext
         #expect(value.hasPrefix("00-") && value.hasSuffix("-00") && value.count == 55)
         // Stopping flushes every worker's spans through the pipeline: nothing may arrive.
         proxy.server.stop()
-        #expect(store.recent().isEmpty)
+        #expect(store.list(TraceQuery()).summaries.isEmpty)
     }
 
     /// The SERVER and CLIENT spans of the incoming trace, both with error status.
@@ -177,8 +182,8 @@ import W3CTraceContext
         #expect(connection.reader.read()?.status == 400)
         connection.close()
         let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline, !store.recent().contains(where: { $0.rootName == "HTTP" }) { usleep(20_000) }
-        #expect(store.recent().contains { $0.rootName == "HTTP" })
+        while Date() < deadline, !store.list(TraceQuery()).summaries.contains(where: { $0.name == "HTTP" }) { usleep(20_000) }
+        #expect(store.list(TraceQuery()).summaries.contains { $0.name == "HTTP" })
     }
 }
 
