@@ -269,7 +269,8 @@ struct ConfigReader {
             case "max_traces": store.maxTraces = reader.integer(path, value, minimum: 1) ?? store.maxTraces
             case "max_bytes": store.maxBytes = reader.byteSize(path, value, minimum: 64 * 1024) ?? store.maxBytes
             case "max_spans_per_trace": store.maxSpansPerTrace = reader.integer(path, value, minimum: 1) ?? store.maxSpansPerTrace
-            default: reader.problem(path, keyNode, "unknown key (expected max_traces, max_bytes, max_spans_per_trace)")
+            case "settle_time": store.settleTime = reader.duration(path, value) ?? store.settleTime
+            default: reader.problem(path, keyNode, "unknown key (expected max_traces, max_bytes, max_spans_per_trace, settle_time)")
             }
         }
         return store

@@ -41,6 +41,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var maxBytes = 64 * 1024 * 1024
         /// Spans kept per trace; later ones are refused and counted. Default 5,000.
         public var maxSpansPerTrace = 5_000
+        /// Milliseconds without a new span after which a trace is settled; until then the
+        /// explorer shows it as still changing (backends send spans in batches). Default 10 s.
+        public var settleTime = 10_000
 
         public init() {}
     }

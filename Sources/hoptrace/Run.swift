@@ -48,7 +48,7 @@ struct Run: ParsableCommand {
                     address: try SocketAddress.resolve(settings.listen)[0], settings: OTLPIngest.Settings(settings),
                     store: store, forwarder: forwarder, logger: logger)
                 if settings.forward, forwarder == nil {
-                    logger.warning("receiver.forward is on, but spans are not exported over OTLP (no OTEL_EXPORTER_OTLP_ENDPOINT): received spans are only kept for the explorer")
+                    logger.info("receiver.forward is on, but spans are not exported over OTLP (no OTEL_EXPORTER_OTLP_ENDPOINT): received spans are kept for the explorer only")
                 }
             }
             if let address = source.admin {
@@ -95,7 +95,8 @@ struct Run: ParsableCommand {
 
 extension TraceStore.Limits {
     init(_ store: ProxyConfiguration.Store) {
-        self.init(maxTraces: store.maxTraces, maxBytes: store.maxBytes, maxSpansPerTrace: store.maxSpansPerTrace)
+        self.init(maxTraces: store.maxTraces, maxBytes: store.maxBytes, maxSpansPerTrace: store.maxSpansPerTrace,
+                  settleNanoseconds: UInt64(store.settleTime) * 1_000_000)
     }
 }
 

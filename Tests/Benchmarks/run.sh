@@ -2,7 +2,7 @@
 # Proxy throughput and streaming memory, hoptrace beside nginx, on this machine, now.
 #
 #   Tests/Benchmarks/run.sh [seconds-per-run]
-#   SECTIONS="proxy tracing streaming" (the default: all three) picks what runs.
+#   SECTIONS="proxy tracing streaming store" (the default: all four) picks what runs.
 #
 # Starts on 127.0.0.1: an upstream (nginx, one worker, small body), nginx as a reverse
 # proxy (one worker, upstream keep-alive, access log off), HAProxy (one thread,
@@ -11,8 +11,10 @@
 # alternating rounds (the best of each kept) and prints requests/s, p99 latency and
 # hoptrace / nginx and / HAProxy (hoptrace with tracing off, as they have none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
 # and always_off, exporting OTLP/HTTP to a local receiver (the upstream nginx's
-# /v1/traces, which reads and discards each export), each as a ratio to tracing off. Last, it streams 1 GiB down and 1 GiB up through a fresh hoptrace
-# and prints its peak RSS. Absolute numbers drift on shared machines: read the ratios.
+# /v1/traces, which reads and discards each export), each as a ratio to tracing off;
+# "100% + store" has the admin listener on, so the spans also go to the explorer's trace
+# store. Then it streams 1 GiB down and 1 GiB up through a fresh hoptrace and prints its
+# peak RSS. Last, store.py times the explorer's list and filters over 2,000 traces. Absolute numbers drift on shared machines: read the ratios.
 set -euo pipefail
 
 DURATION="${1:-10}"
@@ -108,6 +110,7 @@ cat > "$WORK/hoptrace.yaml" <<CONF
 listen: "127.0.0.1:$HOPTRACE_PORT"
 workers: 1
 admin: null
+receiver: null
 access_log: off
 limits: { max_body_bytes: 0 }
 routes:
@@ -117,6 +120,10 @@ upstreams:
   backend: { servers: ["127.0.0.1:$UPSTREAM_PORT"], keepalive: { max_idle: 64 } }
   sink: { servers: ["127.0.0.1:$SINK_PORT"] }
 CONF
+
+# The same with the admin listener on: the proxy's spans also go to the trace store
+# behind the explorer (the default configuration keeps it on).
+sed -e "s/^admin: null/admin: \"127.0.0.1:$(free_port)\"/" "$WORK/hoptrace.yaml" > "$WORK/hoptrace-explorer.yaml"
 
 wait_port() {
     for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done
@@ -128,9 +135,12 @@ taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
 taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 0 "$HAPROXY" -db -f "$WORK/haproxy.cfg" 2>"$WORK/haproxy.err" & PIDS+=($!)
 # hoptrace with the given environment (tracing variables), replacing any running one.
+# A first argument CONFIG=file picks another configuration.
 start_hoptrace() {
     if [ -n "${HOPTRACE_PID:-}" ]; then kill "$HOPTRACE_PID" 2>/dev/null || true; wait "$HOPTRACE_PID" 2>/dev/null || true; fi
-    env "$@" taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace.yaml" 2>>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
+    local config="$WORK/hoptrace.yaml"
+    if [[ "${1:-}" == CONFIG=* ]]; then config="${1#CONFIG=}"; shift; fi
+    env "$@" taskset -c 0 "$HOPTRACE" run --config "$config" 2>>"$WORK/hoptrace.err" & HOPTRACE_PID=$!; PIDS+=($HOPTRACE_PID)
     wait_port "$HOPTRACE_PORT"
 }
 start_hoptrace OTEL_SDK_DISABLED=true
@@ -153,7 +163,7 @@ better() { # the run with more requests/s
 }
 
 ROUNDS="${ROUNDS:-3}"
-SECTIONS="${SECTIONS:-proxy tracing streaming}"
+SECTIONS="${SECTIONS:-proxy tracing streaming store}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if section proxy; then
@@ -181,6 +191,7 @@ if section tracing; then
 OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$UPSTREAM_PORT"
 MODES=("off|OTEL_SDK_DISABLED=true"
        "100% sampled|$OTLP OTEL_TRACES_SAMPLER=always_on"
+       "100% + store|CONFIG=$WORK/hoptrace-explorer.yaml $OTLP OTEL_TRACES_SAMPLER=always_on"
        "ratio 0.1|$OTLP OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1"
        "always_off|$OTLP OTEL_TRACES_SAMPLER=always_off")
 declare -A MODE_BEST
@@ -205,7 +216,7 @@ done
 fi
 
 # Streaming memory: a fresh hoptrace, 1 GiB down then 1 GiB up; VmHWM is its peak RSS.
-section streaming || exit 0
+if section streaming; then
 start_hoptrace OTEL_SDK_DISABLED=true
 START=$(date +%s.%N)
 DOWN=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$HOPTRACE_PORT/big")
@@ -220,3 +231,10 @@ awk -v d="$DOWN" -v u="$UP" -v s="$START" -v m="$MID" -v e="$END" -v p="$PEAK_KB
     printf "  down %d bytes in %.1fs (%.0f MiB/s), up %d bytes in %.1fs (%.0f MiB/s)\n", d, m - s, d / 1048576 / (m - s), u, e - m, u / 1048576 / (e - m)
     printf "  peak RSS %.1f MiB\n", p / 1024 }'
 [ "$DOWN" = 1073741824 ] && [ "$UP" = 1073741824 ] || { echo "streaming lost bytes" >&2; exit 1; }
+fi
+
+# The explorer: listing and filtering a full trace store (2,000 traces).
+if section store; then
+echo
+python3 "$(dirname "$0")/store.py" "$HOPTRACE"
+fi

@@ -12,6 +12,7 @@ import Testing
         #expect(configuration.store.maxTraces == 2_000)
         #expect(configuration.store.maxBytes == 64 * 1024 * 1024)
         #expect(configuration.store.maxSpansPerTrace == 5_000)
+        #expect(configuration.store.settleTime == 10_000)
     }
 
     @Test func receiverNullDisablesIt() throws {
@@ -21,7 +22,7 @@ import Testing
     @Test func sectionsAreReadWithSizesInUnits() throws {
         let configuration = try ConfigLoader.parse(yaml: """
             receiver: { listen: "0.0.0.0:14318", forward: true, max_body_bytes: 4MiB }
-            store: { max_traces: 50, max_bytes: 512KiB, max_spans_per_trace: 100 }
+            store: { max_traces: 50, max_bytes: 512KiB, max_spans_per_trace: 100, settle_time: 2s }
             """ + "\n" + ConfigLoaderTests.minimal)
         #expect(configuration.receiver?.listen == "0.0.0.0:14318")
         #expect(configuration.receiver?.forward == true)
@@ -29,6 +30,7 @@ import Testing
         #expect(configuration.store.maxTraces == 50)
         #expect(configuration.store.maxBytes == 512 << 10)
         #expect(configuration.store.maxSpansPerTrace == 100)
+        #expect(configuration.store.settleTime == 2_000)
         #expect(try ConfigLoader.parse(yaml: "store: { max_bytes: 1048576 }\n" + ConfigLoaderTests.minimal).store.maxBytes == 1 << 20)
     }
 

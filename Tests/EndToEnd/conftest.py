@@ -1,7 +1,9 @@
 """The stack of the end-to-end suite, started for real on 127.0.0.1 with ports the
-system picks: the example Flask backend (OpenTelemetry SDK, exporting by itself), a
-static frontend, a backend that answers garbage, a fake OTLP collector, and hoptrace in
-front, configured for tracing only by the OTEL_* variables."""
+system picks: the example Flask backend (OpenTelemetry SDK, exporting by itself, to the
+collector or to hoptrace's OTLP receiver), a static frontend, a backend that answers
+garbage, a fake OTLP collector, and hoptrace in front, configured for tracing only by
+the OTEL_* variables. hoptrace's receiver always listens on a port of its own here
+(its default, 127.0.0.1:4318, may be taken on the machine running the suite)."""
 
 import os
 import signal
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -50,11 +53,13 @@ class Service:
     """A child process with its output in a log file; stopped with SIGTERM, then SIGKILL."""
 
     def __init__(self, name: str, command: list, env: dict, folder: Path):
+        """`env` adds to this process's environment; a value of None removes the variable."""
         self.name = name
         self.log_path = folder / f"{name}.log"
         self.log_file = open(self.log_path, "wb")
+        environment = {key: value for key, value in {**os.environ, **env}.items() if value is not None}
         self.popen = subprocess.Popen(
-            [str(part) for part in command], env={**os.environ, **env},
+            [str(part) for part in command], env=environment,
             stdout=self.log_file, stderr=subprocess.STDOUT, cwd=folder)
 
     def log(self) -> str:
@@ -96,12 +101,14 @@ class GarbageBackend:
         self.listener.close()
 
 
-def hoptrace_config(folder: Path, port: int, admin: int, backend: int, frontend: int, garbage: int, down: int) -> Path:
+def hoptrace_config(folder: Path, port: int, admin: int, receiver: int, backend: int, frontend: int, garbage: int,
+                    down: int, forward: bool = False) -> Path:
     path = folder / "hoptrace.yaml"
     path.write_text(f"""
 listen: "127.0.0.1:{port}"
 workers: 2
 admin: "127.0.0.1:{admin}"
+receiver: {{ listen: "127.0.0.1:{receiver}", forward: {str(forward).lower()} }}
 access_log: off
 timeouts: {{ upstream_header: 2s }}
 routes:
@@ -119,10 +126,16 @@ upstreams:
 
 
 class Stack:
-    """Everything of one run of the suite; `stop()` stops all of it."""
+    """Everything of one run of the suite; `stop()` stops all of it.
+
+    By default both hoptrace and the backend export to the fake collector. With
+    `backend_to_receiver` the backend sends its spans to hoptrace's OTLP receiver
+    instead; with `proxy_exports=False` hoptrace has no OTLP endpoint (its spans and the
+    received ones are only kept for the explorer); `forward` is `receiver.forward`."""
 
     def __init__(self, folder: Path, proxy_env: dict, backend_env: dict, collector: FakeCollector | None = None,
-                 collector_url: str | None = None):
+                 collector_url: str | None = None, *, backend_to_receiver: bool = False, proxy_exports: bool = True,
+                 forward: bool = False):
         if not HOPTRACE.exists():
             raise RuntimeError(f"{HOPTRACE} is missing: build it first (swift build), or set HOPTRACE_BIN")
         self.folder = folder
@@ -132,19 +145,21 @@ class Stack:
         self.garbage = GarbageBackend()
         try:
             backend_port, frontend_port = free_port(), free_port()
+            self.port, self.admin, self.receiver = free_port(), free_port(), free_port()
+            backend_endpoint = self.receiver if backend_to_receiver else self.collector.port
             self.backend = self._start("backend", [sys.executable, BACKEND_APP], {
                 "HOST": "127.0.0.1", "PORT": str(backend_port),
                 "OTEL_SERVICE_NAME": "backend-flask",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.collector.port}",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{backend_endpoint}",
                 "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={TEST_KEY}",
                 **FAST_BATCHES, **backend_env})
             self.frontend = self._start("frontend", [
                 sys.executable, "-m", "http.server", frontend_port, "--bind", "127.0.0.1", "--directory", FRONTEND_DIR], {})
-            self.port, self.admin = free_port(), free_port()
-            config = hoptrace_config(folder, self.port, self.admin, backend_port, frontend_port, self.garbage.port, free_port())
+            config = hoptrace_config(folder, self.port, self.admin, self.receiver, backend_port, frontend_port,
+                                     self.garbage.port, free_port(), forward=forward)
             self.proxy = self._start("hoptrace", [HOPTRACE, "run", "--config", config], {
                 "OTEL_SERVICE_NAME": PROXY_SERVICE,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint if proxy_exports else None,
                 "OTEL_EXPORTER_OTLP_HEADERS": f"x-honeycomb-team={TEST_KEY}",
                 **FAST_BATCHES, **proxy_env})
             wait_for_http(f"http://127.0.0.1:{backend_port}/api/health", process=self.backend)
@@ -162,11 +177,110 @@ class Stack:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def admin_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin}{path}"
+
     def stop(self):
         for service in reversed(self.services):
             service.stop()
         self.garbage.stop()
         self.collector.stop()
+
+
+class Upstream:
+    """A backend that answers every GET with 200 `upstream ok`."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "11")
+                self.end_headers()
+                self.wfile.write(b"upstream ok")
+
+            def log_message(self, *_):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LoneHoptrace:
+    """hoptrace by itself: one route to `Upstream`, the admin listener and the OTLP
+    receiver, each on a port of its own, and no exporter (spans are kept for the
+    explorer only). `receiver` and `store` are extra YAML flow-mapping entries;
+    `receiver=None` turns the receiver off (`receiver: null`)."""
+
+    def __init__(self, folder: Path, receiver: str | None = "", store: str = "", env: dict | None = None):
+        self.folder = folder
+        self.upstream = Upstream()
+        self.port, self.admin, self.receiver = free_port(), free_port(), free_port()
+        if receiver is None:
+            receiver_yaml = "null"
+        else:
+            receiver_yaml = f'{{ listen: "127.0.0.1:{self.receiver}"' + (f", {receiver}" if receiver else "") + " }"
+        config = folder / "hoptrace.yaml"
+        config.write_text(f"""
+listen: "127.0.0.1:{self.port}"
+workers: 1
+admin: "127.0.0.1:{self.admin}"
+access_log: off
+receiver: {receiver_yaml}
+store: {{ {store} }}
+routes:
+  - {{ name: web, path_prefix: /, upstream: up }}
+upstreams:
+  up: {{ servers: ["127.0.0.1:{self.upstream.port}"] }}
+""")
+        try:
+            self.proxy = Service("hoptrace", [HOPTRACE, "run", "--config", config], {
+                "OTEL_SERVICE_NAME": PROXY_SERVICE, "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": None, **(env or {})}, folder)
+            wait_for_http(self.admin_url("/healthz"), process=self.proxy)
+        except BaseException:
+            self.stop()
+            raise
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def admin_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin}{path}"
+
+    def receiver_url(self, path: str = "/v1/traces") -> str:
+        return f"http://127.0.0.1:{self.receiver}{path}"
+
+    def post(self, body: bytes, content_type: str | None = "application/x-protobuf", path: str = "/v1/traces",
+             headers: dict | None = None, timeout: float = 30) -> requests.Response:
+        fields = {"Content-Type": content_type} if content_type else {}
+        return requests.post(self.receiver_url(path), data=body, headers={**fields, **(headers or {})}, timeout=timeout)
+
+    def traces(self, **filters) -> dict:
+        """`GET /traces` with `filters` as the query."""
+        response = requests.get(self.admin_url("/traces"), params=filters, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def assert_serving(self):
+        """Still alive, still proxying, still healthy."""
+        assert self.proxy.popen.poll() is None, f"hoptrace exited with {self.proxy.popen.returncode}:\n{self.proxy.log()}"
+        response = requests.get(self.url("/still-there"), timeout=5)
+        assert (response.status_code, response.text) == (200, "upstream ok")
+        assert requests.get(self.admin_url("/healthz"), timeout=5).status_code == 200
+
+    def stop(self):
+        if hasattr(self, "proxy"):
+            self.proxy.stop()
+        self.upstream.stop()
 
 
 VARIANTS = {

@@ -8,6 +8,7 @@ import requests
 
 from collector import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, STATUS_ERROR, STATUS_UNSET
 from conftest import PROXY_SERVICE, TEST_KEY
+from otlp import stored_spans
 
 STRING, INT = "string_value", "int_value"
 
@@ -109,6 +110,27 @@ def test_frontend_without_tracing_still_gets_proxy_spans(stack):
     assert client.attribute("http.response.status_code") == 200
     assert server.name == "GET /"
     assert all(span.service == PROXY_SERVICE for span in spans)
+
+
+def test_exported_spans_are_kept_for_the_explorer_too(stack):
+    """With an exporter and the admin listener on, hoptrace's own spans are exported
+    and also kept in the store: `GET /traces/{id}` on the admin listener has the same
+    SERVER and CLIENT spans the collector got (the backend exports to the collector
+    only, so none of its spans are kept)."""
+    path, marker = marked("/api/activities/home")
+    assert requests.get(stack.url(path), timeout=10).status_code == 200
+    server = proxy_server_span(stack, marker)
+    exported = [span for span in spans_of_trace(stack, server.trace_id, 4) if span.service == PROXY_SERVICE]
+    deadline = time.monotonic() + 10
+    while True:
+        response = requests.get(stack.admin_url(f"/traces/{server.trace_id}"), timeout=10)
+        kept = stored_spans(response.json()) if response.status_code == 200 else []
+        if len(kept) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert sorted((span.span_id, span.kind, span.name) for span in kept) == sorted(
+        (span.span_id, span.kind, span.name) for span in exported), response.text
+    assert {span.service for span in kept} == {PROXY_SERVICE}
 
 
 def test_client_traceparent_from_a_trusted_address_is_continued(stack):

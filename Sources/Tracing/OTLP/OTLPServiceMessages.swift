@@ -74,16 +74,21 @@ public enum OTLPServiceMessages {
         let protobufPath: [[Int]]
         let jsonPath: [[String]]
         switch signal {
+        // JSON names in lowerCamelCase and, as protobuf's JSON parsers also take, snake_case.
         case .traces:
             protobufPath = [[1], [2], [2]]
-            jsonPath = [["resourceSpans"], ["scopeSpans"], ["spans"]]
+            jsonPath = [["resourceSpans", "resource_spans"], ["scopeSpans", "scope_spans"], ["spans"]]
         case .metrics:
             // Metric: gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11; each holds data_points = 1.
             protobufPath = [[1], [2], [2], [5, 7, 9, 10, 11], [1]]
-            jsonPath = [["resourceMetrics"], ["scopeMetrics"], ["metrics"], ["gauge", "sum", "histogram", "exponentialHistogram", "summary"], ["dataPoints"]]
+            jsonPath = [
+                ["resourceMetrics", "resource_metrics"], ["scopeMetrics", "scope_metrics"], ["metrics"],
+                ["gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary"],
+                ["dataPoints", "data_points"],
+            ]
         case .logs:
             protobufPath = [[1], [2], [2]]
-            jsonPath = [["resourceLogs"], ["scopeLogs"], ["logRecords"]]
+            jsonPath = [["resourceLogs", "resource_logs"], ["scopeLogs", "scope_logs"], ["logRecords", "log_records"]]
         }
         switch encoding {
         case .protobuf:

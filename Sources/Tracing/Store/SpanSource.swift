@@ -47,6 +47,11 @@ public final class SpanSource: Sendable, Hashable {
     /// What keeping it costs, roughly.
     var estimatedBytes: Int { 96 + resource.count + scope.count + resourceSchemaURL.utf8.count + scopeSchemaURL.utf8.count }
 
+    /// True when both come from the same resource (their scopes may differ).
+    public func sameResource(as other: SpanSource) -> Bool {
+        self === other || (isProxy == other.isProxy && resource == other.resource && resourceSchemaURL == other.resourceSchemaURL)
+    }
+
     public static func == (left: SpanSource, right: SpanSource) -> Bool {
         left === right || (left.isProxy == right.isProxy && left.resource == right.resource && left.scope == right.scope
             && left.resourceSchemaURL == right.resourceSchemaURL && left.scopeSchemaURL == right.scopeSchemaURL)

@@ -7,37 +7,56 @@ public struct TraceSnapshot: Sendable {
     public var spans: [StoredSpan]
     var bytes: [UInt8]
     public var sources: [SpanSource]
-    /// A span arrived within `TraceStore.changingWindowNanoseconds`: more may come.
+    /// A span arrived within the store's settle time: more may come.
     public var changing: Bool
 
     /// The trace as OTLP/JSON (`{"resourceSpans":[…]}`): one `ResourceSpans` per
-    /// sender (resource and scope), its spans in the order they arrived.
+    /// sending resource, one `ScopeSpans` per scope in it, spans in the order they arrived.
     public func otlpJSON() -> [UInt8] {
+        // Sources that share a resource (one service, several instrumentation scopes)
+        // are one ResourceSpans.
+        var resources: [[Int]] = []
+        for (index, source) in sources.enumerated() {
+            if let group = resources.firstIndex(where: { sources[$0[0]].sameResource(as: source) }) {
+                resources[group].append(index)
+            } else {
+                resources.append([index])
+            }
+        }
         var out = JSONOutput(capacity: bytes.count * 2 + 256)
         out.append("{\"resourceSpans\":[")
-        var firstGroup = true
-        for (sourceIndex, source) in sources.enumerated() {
-            let members = spans.filter { Int($0.source) == sourceIndex }
-            guard !members.isEmpty else { continue }
-            if !firstGroup { out.append(",") }
-            firstGroup = false
+        var firstResource = true
+        for group in resources {
+            let members = group.map { sourceIndex in spans.filter { Int($0.source) == sourceIndex } }
+            guard members.contains(where: { !$0.isEmpty }) else { continue }
+            if !firstResource { out.append(",") }
+            firstResource = false
+            let resource = sources[group[0]]
             out.append("{\"resource\":")
-            OTLPProtobufJSON.write(source.resource, 0..<source.resource.count, as: .resource, to: &out)
-            out.append(",\"scopeSpans\":[{\"scope\":")
-            OTLPProtobufJSON.write(source.scope, 0..<source.scope.count, as: .instrumentationScope, to: &out)
-            if !source.scopeSchemaURL.isEmpty {
-                out.append(",\"schemaUrl\":")
-                out.string(source.scopeSchemaURL)
+            OTLPProtobufJSON.write(resource.resource, 0..<resource.resource.count, as: .resource, to: &out)
+            out.append(",\"scopeSpans\":[")
+            var firstScope = true
+            for (sourceIndex, scopeSpans) in zip(group, members) where !scopeSpans.isEmpty {
+                if !firstScope { out.append(",") }
+                firstScope = false
+                let source = sources[sourceIndex]
+                out.append("{\"scope\":")
+                OTLPProtobufJSON.write(source.scope, 0..<source.scope.count, as: .instrumentationScope, to: &out)
+                if !source.scopeSchemaURL.isEmpty {
+                    out.append(",\"schemaUrl\":")
+                    out.string(source.scopeSchemaURL)
+                }
+                out.append(",\"spans\":[")
+                for (index, span) in scopeSpans.enumerated() {
+                    if index > 0 { out.append(",") }
+                    OTLPProtobufJSON.write(bytes, span.range, as: .span, to: &out)
+                }
+                out.append("]}")
             }
-            out.append(",\"spans\":[")
-            for (index, span) in members.enumerated() {
-                if index > 0 { out.append(",") }
-                OTLPProtobufJSON.write(bytes, span.range, as: .span, to: &out)
-            }
-            out.append("]}]")
-            if !source.resourceSchemaURL.isEmpty {
+            out.append("]")
+            if !resource.resourceSchemaURL.isEmpty {
                 out.append(",\"schemaUrl\":")
-                out.string(source.resourceSchemaURL)
+                out.string(resource.resourceSchemaURL)
             }
             out.append("}")
         }

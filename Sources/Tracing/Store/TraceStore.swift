@@ -16,11 +16,15 @@ public final class TraceStore: Sendable {
         public var maxTraces: Int
         public var maxBytes: Int
         public var maxSpansPerTrace: Int
+        /// A trace that got a span within this long is "changing": more may come
+        /// (backends export in batches, seconds later). Default 10 s.
+        public var settleNanoseconds: UInt64
 
-        public init(maxTraces: Int = 2_000, maxBytes: Int = 64 * 1024 * 1024, maxSpansPerTrace: Int = 5_000) {
+        public init(maxTraces: Int = 2_000, maxBytes: Int = 64 * 1024 * 1024, maxSpansPerTrace: Int = 5_000, settleNanoseconds: UInt64 = 10_000_000_000) {
             self.maxTraces = maxTraces
             self.maxBytes = maxBytes
             self.maxSpansPerTrace = maxSpansPerTrace
+            self.settleNanoseconds = settleNanoseconds
         }
     }
 
@@ -37,10 +41,6 @@ public final class TraceStore: Sendable {
         /// When a span was last added (wall clock, nanoseconds); 0 before the first.
         public var lastUpdated: UInt64 = 0
     }
-
-    /// A trace that got a span within this long is "changing": more may come (backends
-    /// export in batches, seconds later).
-    public static let changingWindowNanoseconds: UInt64 = 10_000_000_000
 
     private struct State {
         var limits: Limits
@@ -114,7 +114,7 @@ public final class TraceStore: Sendable {
             // "Unchanged" only when no trace can be changing either: one that stops
             // changing must reach the page even though no span came.
             if let since = query.sinceVersion, since == statistics.version,
-                now &- statistics.lastUpdated > Self.changingWindowNanoseconds
+                now &- statistics.lastUpdated > state.limits.settleNanoseconds
             {
                 return TraceListing(statistics: statistics, limits: state.limits, unchanged: true, nowNanoseconds: now)
             }
@@ -146,7 +146,7 @@ public final class TraceStore: Sendable {
             guard let trace = state.traces[key] else { return nil }
             return TraceSnapshot(
                 summary: trace.summary(), spans: trace.spans, bytes: trace.bytes, sources: trace.sources,
-                changing: now &- trace.lastUpdated <= Self.changingWindowNanoseconds)
+                changing: now &- trace.lastUpdated <= state.limits.settleNanoseconds)
         }
     }
 
@@ -233,6 +233,6 @@ public struct TraceListing: Sendable {
     public var routes: [String] = []
 
     public func isChanging(_ summary: TraceSummary) -> Bool {
-        nowNanoseconds &- summary.lastUpdatedNanoseconds <= TraceStore.changingWindowNanoseconds
+        nowNanoseconds &- summary.lastUpdatedNanoseconds <= limits.settleNanoseconds
     }
 }

@@ -213,4 +213,23 @@ final class ManualClock: Sendable {
         #expect(spans.first?["parentSpanId"] == .string("6565656565656565"))
         #expect(spans.first?["kind"] == .number("2"))
     }
+
+    @Test func scopesOfOneServiceShareItsResourceSpans() throws {
+        let store = TraceStore()
+        var builder = Builder()
+        builder.groups = [
+            .init(service: "api", scope: "flask", spans: [Builder.Span(traceID: Builder.traceID(1), spanID: Builder.spanID(1))]),
+            .init(service: "api", scope: "app", spans: [Builder.Span(traceID: Builder.traceID(1), spanID: Builder.spanID(2))]),
+            .init(service: "db", spans: [Builder.Span(traceID: Builder.traceID(1), spanID: Builder.spanID(3))]),
+        ]
+        store.add(try ReceivedSpans.read(protobuf: builder.bytes))
+        let document = try JSONParser.parse(try #require(store.trace(TraceKey(Self.traceID(1)))).otlpJSON())
+        guard case .array(let resourceSpans)? = document["resourceSpans"], case .array(let scopes)? = resourceSpans.first?["scopeSpans"] else {
+            Issue.record("no resourceSpans")
+            return
+        }
+        #expect(resourceSpans.count == 2)
+        #expect(scopes.count == 2)
+        #expect(scopes.map { $0["scope"]?["name"] } == [.string("flask"), .string("app")])
+    }
 }
