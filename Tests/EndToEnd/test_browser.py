@@ -19,7 +19,7 @@ from conftest import BACKEND_APP, FRONTEND_DIR, HOPTRACE, Service, free_port, wa
 
 os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for drivers or phone home
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -157,7 +157,9 @@ def browser():
 
 
 def wait(driver, condition, timeout=15, what="the page"):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda _: condition(), message=f"waiting for {what}")
+    """Waits for `condition`; a list that re-rendered under it (live updates) is asked again."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda _: condition(), message=f"waiting for {what}")
 
 
 def css(driver, selector):
@@ -191,15 +193,18 @@ def test_the_list_shows_every_trace_and_opens_one_with_the_keyboard(stack, brows
     browser.get(stack.explorer("/"))
     wait(browser, lambda: len(css(browser, "tr.trace-row")) >= 6, what="the trace list")
     api = trace_id(stack, HOME)
-    row = browser.find_element(By.CSS_SELECTOR, f'tr.trace-row[data-trace-id="{api}"]')
-    assert "backend-flask" in row.text and "edge-proxy" in row.text
-    assert "GET /api/*" in row.text
+    row_text = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, f'tr.trace-row[data-trace-id="{api}"]').text,
+                    what="the API's row")
+    assert "backend-flask" in row_text and "edge-proxy" in row_text
+    assert "GET /api/*" in row_text
     # ↓ until the API's trace is selected, then Enter opens it, Esc comes back.
     body = browser.find_element(By.TAG_NAME, "body")
+    selected = f'tr.trace-row[data-trace-id="{api}"][aria-selected="true"]'
     for _ in range(len(css(browser, "tr.trace-row"))):
-        if browser.find_elements(By.CSS_SELECTOR, f'tr.trace-row[data-trace-id="{api}"][aria-selected="true"]'):
+        if css(browser, selected):
             break
         body.send_keys(Keys.ARROW_DOWN)
+    assert css(browser, selected)
     body.send_keys(Keys.ENTER)
     wait(browser, lambda: browser.current_url.endswith(f"/traces/{api}"), what="the trace view")
     wait(browser, lambda: len(css(browser, ".span-row")) == 4, what="four rows")
@@ -225,7 +230,7 @@ def test_the_waterfall_joins_the_proxys_spans_and_the_backends(stack, browser):
         browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
         wait(browser, lambda: not browser.find_element(By.ID, "details").is_displayed(), what="the panel to close")
         wait(browser, lambda: "receiving" not in browser.find_element(By.TAG_NAME, "main").text, what="the trace to settle")
-        browser.set_window_size(1400, 330)
+        browser.set_window_size(1400, 440)
         browser.save_screenshot(os.environ["HOPTRACE_SCREENSHOT"])
         browser.set_window_size(1400, 760)
     assert_page_is_safe(browser)

@@ -79,7 +79,14 @@ def test_compose_builds_and_mounts_only_files_that_exist():
     assert environment["OTEL_EXPORTER_OTLP_HEADERS"] == "x-honeycomb-team=${HONEYCOMB_API_KEY}"
     assert environment["OTEL_SERVICE_NAME"]
     assert "127.0.0.1:9901:9901" in hoptrace["ports"], "the admin port is published on loopback only"
-    assert services["backend-flask"]["environment"]["OTEL_SERVICE_NAME"] == "backend-flask"
+    assert "4318" in hoptrace["expose"], "the receiver is reachable in the compose network"
+    backend = services["backend-flask"]["environment"]
+    assert backend["OTEL_SERVICE_NAME"] == "backend-flask"
+    # The API sends its spans to hoptrace's receiver, which forwards them: no key of its own.
+    assert backend["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://hoptrace:4318"
+    assert "OTEL_EXPORTER_OTLP_HEADERS" not in backend
+    receiver = documents(DEPLOY / "hoptrace.yaml")[0]["receiver"]
+    assert receiver == {"listen": "0.0.0.0:4318", "forward": True}
 
 
 def test_the_image_runs_as_a_user_and_checks_its_health():
@@ -107,7 +114,11 @@ def test_kubernetes_probes_the_admin_listener_and_takes_the_key_from_a_secret():
     volume = deployment["spec"]["template"]["spec"]["volumes"][0]
     assert volume["configMap"]["name"] == documents(DEPLOY / "kubernetes" / "configmap.yaml")[0]["metadata"]["name"]
     service = documents(DEPLOY / "kubernetes" / "service.yaml")[0]
-    assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http"]
+    # The proxied port and the receiver for the namespace's services; the admin port stays off.
+    assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http", "otlp"]
+    assert ports["otlp"] == 4318
+    config = yaml.safe_load(documents(DEPLOY / "kubernetes" / "configmap.yaml")[0]["data"]["hoptrace.yaml"])
+    assert config["receiver"] == {"listen": "0.0.0.0:4318", "forward": True}
 
 
 def test_the_collector_forwards_traces_to_honeycomb():
