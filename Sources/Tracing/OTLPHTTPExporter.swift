@@ -423,13 +423,12 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             return Int(String(decoding: digits, as: UTF8.self)) ?? 0
         }
         // field 1 (partial_success) { field 1 (rejected_spans, varint) }
-        var reader = WireReader(body)
-        while let (field, value) = reader.next() {
-            if field == 1, case .bytes(let inner) = value {
-                var innerReader = WireReader(inner)
-                while let (innerField, innerValue) = innerReader.next() {
-                    if innerField == 1, case .varint(let count) = innerValue { return Int(truncatingIfNeeded: count) }
-                }
+        var reader = ProtobufReader(body)
+        while let (field, value) = (try? reader.next()) ?? nil {
+            guard field == 1, case .bytes(let inner) = value else { continue }
+            var innerReader = ProtobufReader(body, range: inner)
+            while let (innerField, innerValue) = (try? innerReader.next()) ?? nil {
+                if innerField == 1, case .varint(let count) = innerValue { return Int(truncatingIfNeeded: count) }
             }
         }
         return 0

@@ -268,6 +268,27 @@ def test_missing_parents_hang_under_placeholders_and_names_stay_text(stack, brow
     assert_page_is_safe(browser)
 
 
+def test_a_backend_clock_that_disagrees_is_shown_not_corrected(stack, browser):
+    # A service whose clock runs 3 ms behind answers the caller trace's upstream attempt.
+    trace = requests.get(stack.explorer(f"/traces/{CALLER_TRACE}"), timeout=5).json()
+    proxy = next(group for group in trace["resourceSpans"]
+                 if any(a["key"] == "telemetry.sdk.name" and a["value"].get("stringValue") == "hoptrace"
+                        for a in group["resource"]["attributes"]))
+    attempt = next(span for scope in proxy["scopeSpans"] for span in scope["spans"] if span["kind"] == 3)
+    start = int(attempt["startTimeUnixNano"]) - 3_000_000
+    skewed = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "skewed"}}]},
+              "scopeSpans": [{"spans": [{"traceId": CALLER_TRACE, "spanId": "00000000000000cc", "parentSpanId": attempt["spanId"],
+                                         "name": "GET /late-clock", "kind": 2, "startTimeUnixNano": str(start),
+                                         "endTimeUnixNano": str(start + 1_000_000)}]}]}]}
+    assert requests.post(f"http://127.0.0.1:{stack.receiver}/v1/traces", data=json.dumps(skewed),
+                         headers={"Content-Type": "application/json"}, timeout=5).status_code == 200
+    rows = open_trace(browser, stack, CALLER_TRACE, 5)
+    row = next(row for row in rows if row.get_attribute("data-service") == "skewed")
+    badge = row.find_element(By.CSS_SELECTOR, ".badge.clock-skew")
+    assert "clock skew" in badge.text and "ms" in badge.text
+    assert_page_is_safe(browser)
+
+
 def test_filters_live_in_the_url_and_survive_a_reload(stack, browser):
     browser.get(stack.explorer("/"))
     wait(browser, lambda: len(css(browser, "tr.trace-row")) >= 6, what="the trace list")

@@ -35,34 +35,30 @@ import Tracing
     static func partialSuccess(_ body: [UInt8]) -> (Int, String)? {
         guard !body.isEmpty, body[0] == 0x0A else { return nil }
         var index = 2
+        func varint() -> Int {
+            var value = 0
+            var shift = 0
+            while index < body.count {
+                let byte = body[index]
+                index += 1
+                value |= Int(byte & 0x7F) << shift
+                shift += 7
+                if byte & 0x80 == 0 { break }
+            }
+            return value
+        }
         var rejected = 0
         var message = ""
         while index < body.count {
             let tag = body[index]
             index += 1
-            if tag == 0x08 {
-                var shift = 0
-                while true {
-                    let byte = body[index]
-                    index += 1
-                    rejected |= Int(byte & 0x7F) << shift
-                    shift += 7
-                    if byte & 0x80 == 0 { break }
-                }
-            } else if tag == 0x12 {
-                var length = 0
-                var shift = 0
-                while true {
-                    let byte = body[index]
-                    index += 1
-                    length |= Int(byte & 0x7F) << shift
-                    shift += 7
-                    if byte & 0x80 == 0 { break }
-                }
-                message = String(decoding: body[index..<(index + length)], as: UTF8.self)
+            switch tag {
+            case 0x08: rejected = varint()
+            case 0x12:
+                let length = varint()
+                message = String(decoding: body[index..<min(index + length, body.count)], as: UTF8.self)
                 index += length
-            } else {
-                return nil
+            default: return nil
             }
         }
         return (rejected, message)

@@ -75,21 +75,34 @@ public final class TraceStore: Sendable {
 
     /// Spans the receiver read. Returns the spans refused here because their trace was
     /// full (the request's other rejections are in `received`).
+    ///
+    /// A large request is added a slice at a time, the lock taken once per slice, so
+    /// that the span pipeline (adding the proxy's spans) never waits long behind it.
     @discardableResult
     public func add(_ received: ReceivedSpans) -> Int {
         let now = clock()
-        return state.withLock { state in
-            var refused = 0
-            for group in received.groups {
-                let source = Self.intern(group.source, &state)
-                for (facts, range) in group.spans where !Self.add(facts, received.bytes[range], source, now, &state) {
-                    refused += 1
+        var refused = 0
+        for group in received.groups {
+            var start = 0
+            while start < group.spans.count {
+                let slice = group.spans[start..<min(start + Self.spansPerLock, group.spans.count)]
+                refused += state.withLock { state in
+                    let source = Self.intern(group.source, &state)
+                    var refused = 0
+                    for (facts, range) in slice where !Self.add(facts, received.bytes[range], source, now, &state) {
+                        refused += 1
+                    }
+                    Self.finishChange(now, &state)
+                    return refused
                 }
+                start += slice.count
             }
-            Self.finishChange(now, &state)
-            return refused
         }
+        return refused
     }
+
+    /// Spans added under one taking of the lock.
+    static let spansPerLock = 1_024
 
     /// The proxy's own spans, encoded (`ScopeSpans.spans` fields back to back) with
     /// their facts in the same order.
