@@ -20,9 +20,13 @@ public struct FactsRecordingWriter<Inner: SpanWriter>: SpanWriter {
     }
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
-        if case .int(let number) = value {
-            if key == "http.response.status_code" { current?.httpStatus = UInt16(clamping: max(0, number)) }
-            if key == "http.request.resend_count" { current?.resendCount = UInt8(clamping: max(0, number)) }
+        // Both names are 25 bytes long: most keys are told apart by their length alone.
+        if case .int(let number) = value, key.utf8.count == 25 {
+            if key == "http.response.status_code" {
+                current?.httpStatus = UInt16(clamping: max(0, number))
+            } else if key == "http.request.resend_count" {
+                current?.resendCount = UInt8(clamping: max(0, number))
+            }
         }
         inner.attribute(key, value)
     }

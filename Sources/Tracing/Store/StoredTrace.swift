@@ -20,7 +20,7 @@ final class StoredTrace {
     let key: TraceKey
     var spans: [StoredSpan] = []
     var bytes: [UInt8] = []
-    var sources: [SpanSource] = []
+    var sources = SpanSources()
     /// Spans refused because the trace reached the per-trace cap.
     var rejectedSpans = 0
     /// Wall clock of the last span added, nanoseconds since the epoch.
@@ -51,6 +51,12 @@ final class StoredTrace {
             sourceIndex = sources.count
             sources.append(sender)
             cost += sender.estimatedBytes
+        }
+        if spans.isEmpty {
+            // A proxy trace is a SERVER span and an attempt or two, about 0.5 KiB each:
+            // room for them at once, not three reallocations.
+            spans.reserveCapacity(4)
+            bytes.reserveCapacity(max(2048, source.count * 2))
         }
         spans.append(StoredSpan(facts: facts, offset: Int32(bytes.count), length: Int32(source.count), source: UInt16(sourceIndex)))
         bytes.append(contentsOf: source)
@@ -115,5 +121,21 @@ final class StoredTrace {
             if sorted[middle] < value { low = middle + 1 } else { high = middle }
         }
         return low < sorted.count && sorted[low] == value
+    }
+}
+
+/// The senders of a trace's spans: almost always one or two, so the first is held
+/// inline and a trace of the proxy's own spans allocates no array for it.
+struct SpanSources: RandomAccessCollection {
+    private var first: SpanSource?
+    private var rest: [SpanSource] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { first == nil ? 0 : 1 + rest.count }
+
+    subscript(index: Int) -> SpanSource { index == 0 ? first! : rest[index - 1] }
+
+    mutating func append(_ source: SpanSource) {
+        if first == nil { first = source } else { rest.append(source) }
     }
 }

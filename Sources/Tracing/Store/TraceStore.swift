@@ -62,6 +62,17 @@ public final class TraceStore: Sendable {
         self.clock = clock
     }
 
+    deinit {
+        // Unlink the recency list one trace at a time: letting it go at once would free
+        // each trace from inside the previous one's deinit, one stack frame per trace.
+        state.withLock { state in
+            while let oldest = state.oldest {
+                state.oldest = oldest.newer
+                oldest.newer = nil
+            }
+        }
+    }
+
     public var limits: Limits { state.withLock { $0.limits } }
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
@@ -158,7 +169,7 @@ public final class TraceStore: Sendable {
         return state.withLock { state in
             guard let trace = state.traces[key] else { return nil }
             return TraceSnapshot(
-                summary: trace.summary(), spans: trace.spans, bytes: trace.bytes, sources: trace.sources,
+                summary: trace.summary(), spans: trace.spans, bytes: trace.bytes, sources: Array(trace.sources),
                 changing: now &- trace.lastUpdated <= state.limits.settleNanoseconds)
         }
     }
