@@ -1,5 +1,5 @@
 # Shortcuts for the scripts the README names.
-.PHONY: run test bench
+.PHONY: run test bench instructions
 
 run:
 	scripts/run
@@ -10,3 +10,7 @@ test:
 bench:
 	scripts/install-deps nginx-light haproxy wrk curl python3
 	Tests/Benchmarks/run.sh
+
+instructions:
+	scripts/install-deps valgrind nginx-light curl python3
+	Tests/Benchmarks/instructions.sh
