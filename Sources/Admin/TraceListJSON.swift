@@ -4,77 +4,64 @@ import Tracing
 /// state. Names are snake_case, times in Unix nanoseconds, durations in milliseconds.
 enum TraceListJSON {
     static func encode(_ listing: TraceListing, info: AdminRoutes.Info) -> [UInt8] {
-        var out = JSONText()
-        out.raw("{\"version\":\(listing.statistics.version)")
+        var out = JSONOutput(capacity: 512 + listing.summaries.count * 400)
+        out.append("{\"version\":\(listing.statistics.version)")
         if listing.unchanged {
-            out.raw(",\"unchanged\":true}")
+            out.append(",\"unchanged\":true}")
             return out.bytes
         }
-        out.raw(",\"total\":\(listing.statistics.traces),\"matched\":\(listing.matched),\"traces\":[")
+        out.append(",\"total\":\(listing.statistics.traces),\"matched\":\(listing.matched),\"traces\":[")
         for (index, summary) in listing.summaries.enumerated() {
-            if index > 0 { out.raw(",") }
-            out.raw("{\"trace_id\":\"\(summary.traceID)\",\"name\":")
+            if index > 0 { out.append(",") }
+            out.append("{\"trace_id\":\"\(summary.traceID)\",\"name\":")
             out.string(summary.name)
-            out.raw(",\"root\":")
+            out.append(",\"root\":")
             out.string(summary.name)
-            out.raw(",\"start_unix_nano\":\(summary.startNanoseconds)")
-            out.raw(",\"duration_ms\":\(Double(summary.durationNanoseconds) / 1_000_000)")
-            out.raw(",\"span_count\":\(summary.spanCount),\"error\":\(summary.error)")
-            out.raw(",\"method\":")
+            out.append(",\"start_unix_nano\":\(summary.startNanoseconds)")
+            out.append(",\"duration_ms\":\(Double(summary.durationNanoseconds) / 1_000_000)")
+            out.append(",\"span_count\":\(summary.spanCount),\"error\":\(summary.error)")
+            out.append(",\"method\":")
             out.optional(summary.method)
-            out.raw(",\"route\":")
+            out.append(",\"route\":")
             out.optional(summary.route)
-            out.raw(",\"status\":\(summary.status.map(String.init) ?? "null"),\"services\":[")
+            out.append(",\"status\":\(summary.status.map(String.init) ?? "null"),\"services\":[")
             for (serviceIndex, service) in summary.services.enumerated() {
-                if serviceIndex > 0 { out.raw(",") }
+                if serviceIndex > 0 { out.append(",") }
                 out.string(service)
             }
-            out.raw("],\"attempts\":\(summary.attempts),\"retried\":\(summary.retried)")
-            out.raw(",\"changing\":\(listing.isChanging(summary)),\"missing_parents\":\(summary.missingParents)")
-            out.raw(",\"rejected_spans\":\(summary.rejectedSpans)}")
+            out.append("],\"attempts\":\(summary.attempts),\"retried\":\(summary.retried)")
+            out.append(",\"changing\":\(listing.isChanging(summary)),\"missing_parents\":\(summary.missingParents)")
+            out.append(",\"rejected_spans\":\(summary.rejectedSpans)}")
         }
-        out.raw("],\"facets\":{\"services\":")
+        out.append("],\"facets\":{\"services\":")
         out.strings(listing.services)
-        out.raw(",\"routes\":")
+        out.append(",\"routes\":")
         out.strings(listing.routes)
         let statistics = listing.statistics
         let limits = listing.limits
-        out.raw("},\"store\":{\"traces\":\(statistics.traces),\"spans\":\(statistics.spans),\"bytes\":\(statistics.bytes)")
-        out.raw(",\"max_traces\":\(limits.maxTraces),\"max_bytes\":\(limits.maxBytes),\"max_spans_per_trace\":\(limits.maxSpansPerTrace)")
-        out.raw(",\"evicted_traces\":\(statistics.evictedTraces),\"rejected_spans\":\(statistics.rejectedSpans)}")
-        out.raw(",\"receiver\":")
+        out.append("},\"store\":{\"traces\":\(statistics.traces),\"spans\":\(statistics.spans),\"bytes\":\(statistics.bytes)")
+        out.append(",\"max_traces\":\(limits.maxTraces),\"max_bytes\":\(limits.maxBytes),\"max_spans_per_trace\":\(limits.maxSpansPerTrace)")
+        out.append(",\"evicted_traces\":\(statistics.evictedTraces),\"rejected_spans\":\(statistics.rejectedSpans)}")
+        out.append(",\"receiver\":")
         out.optional(info.receiver)
-        out.raw(",\"service\":")
+        out.append(",\"service\":")
         out.string(info.serviceName)
-        out.raw("}")
+        out.append("}")
         return out.bytes
     }
 }
 
-/// JSON text for the admin's answers (strings escaped as in OTLP/JSON output).
-struct JSONText {
-    private var text = ""
-
-    var bytes: [UInt8] { Array(text.utf8) }
-
-    mutating func raw(_ part: String) {
-        text += part
-    }
-
-    mutating func string(_ value: String) {
-        OTLPJSONEncoder.appendString(&text, value)
-    }
-
+extension JSONOutput {
     mutating func optional(_ value: String?) {
-        if let value { string(value) } else { text += "null" }
+        if let value { string(value) } else { append("null") }
     }
 
     mutating func strings(_ values: [String]) {
-        text += "["
+        append("[")
         for (index, value) in values.enumerated() {
-            if index > 0 { text += "," }
+            if index > 0 { append(",") }
             string(value)
         }
-        text += "]"
+        append("]")
     }
 }

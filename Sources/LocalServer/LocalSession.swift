@@ -149,10 +149,10 @@ final class LocalSession: ConnectionDelegate {
         buffered += Int(declared)
         server.bufferedBodyBytes += Int(declared)
         if request.head.expectsContinue { connection.output.append("HTTP/1.1 100 Continue\r\n\r\n") }
-        var body = request
-        body.body.reserveCapacity(Int(declared))
+        var reading = request
+        reading.body.reserveCapacity(Int(declared))
         let framing: BodyDecoder.Framing = request.head.framing == .chunked ? .chunked : .length(declared)
-        state = .body(body, BodyDecoder(framing: framing, limits: server.options.limits))
+        state = .body(reading, BodyDecoder(framing: framing, limits: server.options.limits))
     }
 
     /// Counts `count` more body bytes; a refusal when they pass a cap.
@@ -173,7 +173,6 @@ final class LocalSession: ConnectionDelegate {
     }
 
     private func answer(_ request: LocalRequest) {
-        releaseBuffered()
         finish(handler.respond(to: request), for: request, close: false)
     }
 

@@ -22,10 +22,9 @@ public struct OTLPIngest: Sendable {
     /// What came of a request.
     public struct Outcome: Sendable {
         public var response: LocalResponse
-        /// Spans read and valid, to store (and forward); nil when nothing is.
+        /// The spans read (those kept and those refused, by reason); nil when the
+        /// body was not read as spans.
         public var spans: ReceivedSpans?
-        /// Spans refused, by reason, for the counters.
-        public var rejected: [SpanRejection: Int] = [:]
     }
 
     public static let paths: [String: OTLPSignal] = ["/v1/traces": .traces, "/v1/metrics": .metrics, "/v1/logs": .logs]
@@ -49,7 +48,7 @@ public struct OTLPIngest: Sendable {
             let given = request.header("content-type") ?? "none"
             return .text(415, "Content-Type must be application/x-protobuf or application/json, not \(given)")
         }
-        if let coding = request.header("content-encoding"), !Self.supportedCodings.contains(coding.lowercased().trimmed) {
+        if let coding = request.header("content-encoding"), !Self.supportedCodings.contains(coding.lowercased().trimmingCharacters(in: " \t")) {
             return .text(415, "Content-Encoding \(coding) is not supported: send gzip or none")
         }
         return nil
@@ -61,7 +60,7 @@ public struct OTLPIngest: Sendable {
         let signal = Self.paths[request.path]!
         let encoding = Self.encoding(request)!
         var body = request.body
-        if request.header("content-encoding")?.lowercased().trimmed == "gzip" {
+        if request.header("content-encoding")?.lowercased().trimmingCharacters(in: " \t") == "gzip" {
             switch Gzip.decompress(body, limit: settings.maxBodyBytes) {
             case .success(let plain): body = plain
             case .failure(.tooLarge(let limit)):
@@ -95,7 +94,7 @@ public struct OTLPIngest: Sendable {
         } catch {
             return Outcome(response: Self.failure(400, code: 3, "the body is not an OTLP ExportTraceServiceRequest: \(error)", encoding))
         }
-        return Outcome(response: Self.accepted(rejected: received.rejected, encoding), spans: received, rejected: received.rejected)
+        return Outcome(response: Self.accepted(rejected: received.rejected, encoding), spans: received)
     }
 
     /// 200 with `partial_success` naming every reason spans were refused, or empty.
@@ -119,17 +118,11 @@ public struct OTLPIngest: Sendable {
     /// The body's encoding from its `Content-Type` (parameters ignored).
     static func encoding(_ request: LocalRequest) -> OTLPEncoding? {
         guard let type = request.header("content-type") else { return nil }
-        let media = type.split(separator: ";", maxSplits: 1).first.map { String($0).lowercased().trimmed } ?? ""
+        let media = type.split(separator: ";", maxSplits: 1).first.map { String($0).lowercased().trimmingCharacters(in: " \t") } ?? ""
         switch media {
         case "application/x-protobuf", "application/protobuf": return .protobuf
         case "application/json": return .json
         default: return nil
         }
-    }
-}
-
-extension String {
-    var trimmed: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -79,7 +79,7 @@ public final class OTLPReceiver: LocalHTTPHandler, @unchecked Sendable {
                 forwarder(spans.bytes, spans.acceptedCount)
             }
         }
-        var rejected = outcome.rejected
+        var rejected = outcome.spans?.rejected ?? [:]
         if refusedHere > 0 { rejected[.traceFull, default: 0] += refusedHere }
         let response = refusedHere > 0 ? OTLPIngest.accepted(rejected: rejected, OTLPIngest.encoding(request)!) : outcome.response
         counters.withLock { statistics in

@@ -127,9 +127,10 @@ public struct EncodedSpans: Sendable {
         var spanStart = start
         for index in firstEnd..<ends.count {
             // One tag byte (field 2, length-delimited), then the length as a varint.
-            var contentStart = spanStart + 1
-            while contentStart < ends[index], writer[contentStart..<(contentStart + 1)].first! & 0x80 != 0 { contentStart += 1 }
-            body(writer[(contentStart + 1)..<ends[index]])
+            let field = writer[spanStart..<ends[index]]
+            var lengthEnd = field.startIndex + 1
+            while field[lengthEnd] & 0x80 != 0 { lengthEnd += 1 }
+            body(field[(lengthEnd + 1)...])
             spanStart = ends[index]
         }
     }

@@ -74,7 +74,8 @@ public enum Sampler: Sendable, Equatable {
 }
 
 extension String {
-    func trimmingCharacters(in characters: String) -> String {
+    /// `self` without the leading and trailing characters listed (no Foundation).
+    package func trimmingCharacters(in characters: String) -> String {
         var scalars = Substring(self)
         while let first = scalars.first, characters.contains(first) { scalars.removeFirst() }
         while let last = scalars.last, characters.contains(last) { scalars.removeLast() }

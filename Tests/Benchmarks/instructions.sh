@@ -23,29 +23,14 @@ trap cleanup EXIT
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "needs nginx (apt-get install nginx-light)" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source "$(dirname "$0")/common.sh"
 UPSTREAM=$(free_port); PROXY=$(free_port); ADMIN=$(free_port)
 
 echo "building hoptrace (release)..." >&2
 (cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
 strip -g -o "$WORK/hoptrace" "$ROOT/.build/release/hoptrace"
 
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/upstream.pid;
-error_log $WORK/upstream.err warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$UPSTREAM;
-        location = / { return 200 "hello from upstream\n"; }
-        location = /v1/traces { client_body_buffer_size 1m; return 200; }
-    }
-}
-CONF
+upstream_conf "$WORK" "$UPSTREAM" > "$WORK/upstream.conf"
 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 for config in plain explorer; do
     admin="null"; [ "$config" = explorer ] && admin="\"127.0.0.1:$ADMIN\""

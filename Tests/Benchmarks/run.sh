@@ -38,7 +38,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 [ -x "$HAPROXY" ] || { echo "benchmark needs haproxy (apt-get install haproxy)" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source "$(dirname "$0")/common.sh"
 UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
 
 echo "building hoptrace (release)..." >&2
@@ -48,25 +48,7 @@ HOPTRACE="$ROOT/.build/release/hoptrace"
 truncate -s 1G "$WORK/big"
 mkdir -p "$WORK/html" && ln -s "$WORK/big" "$WORK/html/big"
 
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/upstream.pid;
-error_log $WORK/upstream.err warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/body;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$UPSTREAM_PORT;
-        client_max_body_size 0;
-        location = / { return 200 "hello from upstream\n"; }
-        location = /big { root $WORK/html; sendfile on; }
-        location = /v1/traces { client_body_buffer_size 1m; return 200; }
-    }
-}
-CONF
+upstream_conf "$WORK" "$UPSTREAM_PORT" > "$WORK/upstream.conf"
 
 cat > "$WORK/proxy.conf" <<CONF
 worker_processes 1;

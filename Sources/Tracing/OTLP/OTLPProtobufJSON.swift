@@ -101,27 +101,30 @@ enum OTLPProtobufJSON {
     }
 }
 
-/// JSON text being written. Strings are escaped so that the output is also safe to
-/// place in HTML or a script (`<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes).
-struct JSONOutput {
-    private(set) var bytes: [UInt8] = []
+/// JSON text being written (the receiver's answers, the explorer's API). Strings are
+/// escaped so that the output is also safe to place in HTML or a script (`<`, `>`, `&`,
+/// U+2028 and U+2029 as `\u` escapes).
+public struct JSONOutput: Sendable {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 1024) {
+    public init(capacity: Int = 1024) {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func append(_ text: String) {
+    /// Text that is JSON already.
+    public mutating func append(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func member(_ name: String, first: inout Bool) {
+    public mutating func member(_ name: String, first: inout Bool) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         string(name)
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func string(_ text: String) {
+    /// A string value, quoted and escaped.
+    public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -146,7 +149,7 @@ struct JSONOutput {
 
     /// A finite number as a JSON number; NaN and the infinities as the strings protobuf's
     /// JSON mapping uses.
-    mutating func double(_ value: Double) {
+    public mutating func double(_ value: Double) {
         if value.isNaN { append("\"NaN\"") } else if value.isInfinite { append(value > 0 ? "\"Infinity\"" : "\"-Infinity\"") } else { append("\(value)") }
     }
 }

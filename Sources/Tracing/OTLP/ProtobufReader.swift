@@ -51,8 +51,6 @@ struct ProtobufReader {
         end = range?.upperBound ?? bytes.count
     }
 
-    var isAtEnd: Bool { index >= end }
-
     /// The next field, or nil at the end of the message.
     mutating func next() throws(Failure) -> (field: Int, value: Value)? {
         guard index < end else { return nil }
@@ -97,13 +95,5 @@ struct ProtobufReader {
             if byte & 0x80 == 0 { return result }
             shift += 7
         }
-    }
-
-    /// Every field of the message, in order (for messages known to be small).
-    static func fields(_ bytes: [UInt8], range: Range<Int>? = nil) throws(Failure) -> [(field: Int, value: Value)] {
-        var reader = ProtobufReader(bytes, range: range)
-        var fields: [(field: Int, value: Value)] = []
-        while let field = try reader.next() { fields.append(field) }
-        return fields
     }
 }

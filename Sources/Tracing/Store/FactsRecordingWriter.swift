@@ -56,6 +56,6 @@ public struct FactsRecordingWriter<Inner: SpanWriter>: SpanWriter {
     }
 
     private static func integer(_ id: SpanID) -> UInt64 {
-        withUnsafeBytes(of: id.bytes) { $0.reduce(0) { $0 << 8 | UInt64($1) } }
+        withUnsafeBytes(of: id.bytes) { SpanFacts.uint64($0) }
     }
 }

@@ -113,7 +113,8 @@ public struct SpanFacts: Sendable, Equatable {
         return nil
     }
 
-    static func uint64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    /// Bytes read as a big-endian integer (ids are 8 bytes).
+    static func uint64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
@@ -142,8 +143,11 @@ public struct TraceKey: Sendable, Hashable, Comparable, CustomStringConvertible 
         low = SpanFacts.uint64(bytes.suffix(8))
     }
 
+    /// No copy: this runs for each of the proxy's spans on the span pipeline.
     public init(_ id: TraceIDBytes) {
-        self.init(withUnsafeBytes(of: id) { Array($0)[...] })
+        (high, low) = withUnsafeBytes(of: id) { raw in
+            (SpanFacts.uint64(raw.prefix(8)), SpanFacts.uint64(raw.suffix(8)))
+        }
     }
 
     /// 32 hex digits, either case.
@@ -165,8 +169,3 @@ public struct TraceKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 
 /// The 16 bytes of a W3C trace id.
 public typealias TraceIDBytes = (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
-
-/// A span id as 16 hex digits.
-public func spanIDHex(_ id: UInt64) -> String {
-    HexDigits.encode(withUnsafeBytes(of: id.bigEndian) { Array($0) })
-}

@@ -177,10 +177,8 @@ public final class TraceStore: Sendable {
     // MARK: Under the lock
 
     private static func intern(_ source: SpanSource, _ state: inout State) -> SpanSource {
-        if let index = state.sources.firstIndex(of: source) { return state.sources[index] }
-        if state.sources.count >= 4_096 { state.sources.removeAll() }
-        state.sources.insert(source)
-        return source
+        if state.sources.count >= 4_096, !state.sources.contains(source) { state.sources.removeAll() }
+        return state.sources.insert(source).memberAfterInsert
     }
 
     /// Adds one span; false when its trace is full.
