@@ -7,10 +7,25 @@ import Glibc
 
 /// Reads YAML into a `ProxyConfiguration`, collecting every problem with its key and line.
 public enum ConfigLoader {
-    /// Reads and validates a file. Throws `ConfigProblems` (a missing file is one problem).
+    /// The largest configuration file read: 1 MiB, far above any real one (the annotated
+    /// example in the README is about 3 KiB), so `--config /dev/zero` or a wrong path to a log
+    /// cannot make the loader read without end.
+    public static let maximumFileBytes = 1 << 20
+
+    /// Reads and validates a file. Throws `ConfigProblems`; a file that cannot be read (missing,
+    /// not a regular file, over `maximumFileBytes`, not UTF-8) is one problem.
     public static func load(path: String) throws(ConfigProblems) -> ProxyConfiguration {
-        guard let text = readFile(path) else {
-            throw ConfigProblems([ConfigProblem(key: "", line: nil, message: "cannot read config file '\(path)': \(String(cString: strerror(errno)))")])
+        try load(path: path, maximumBytes: maximumFileBytes)
+    }
+
+    /// `load(path:)` with another cap, so tests can show the cap holds however the file
+    /// reports its size.
+    package static func load(path: String, maximumBytes: Int) throws(ConfigProblems) -> ProxyConfiguration {
+        let text: String
+        do throws(ConfigProblem) {
+            text = try ConfigFile.read(path, maximumBytes: maximumBytes)
+        } catch {
+            throw ConfigProblems([error])
         }
         return try parse(yaml: text)
     }
@@ -26,19 +41,5 @@ public enum ConfigLoader {
         let configuration = reader.read(root)
         if !reader.problems.isEmpty { throw ConfigProblems(reader.problems) }
         return configuration
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
-            if count < chunk.count { break }
-        }
-        if ferror(file) != 0 { return nil }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -16,18 +16,19 @@ extension ConfigReader {
         var servers: [ProxyConfiguration.Server] = []
         var maxIdle: Int?
         var idleTimeout: Int?
+        var resolveInterval: Int?
         var sawServers = false
         eachEntry(base, node) { reader, key, keyNode, value in
             switch key {
             case "servers":
                 sawServers = true
                 guard let list = value.sequence else {
-                    reader.problem("\(base).servers", value, "must be a list of host:port")
+                    reader.problem("\(base).servers", value, "must be a list of host:port or http://host:port")
                     return
                 }
                 for (index, item) in list.enumerated() {
                     let key = "\(base).servers[\(index)]"
-                    if let address = reader.address(key, item) {
+                    if let address = reader.serverAddress(key, item) {
                         servers.append(.init(address: address, key: key, line: item.mark?.line))
                     }
                 }
@@ -41,8 +42,10 @@ extension ConfigReader {
                     default: reader.problem(path, keyNode, "unknown key (expected max_idle, idle_timeout)")
                     }
                 }
+            case "resolve_interval":
+                resolveInterval = reader.resolveInterval("\(base).resolve_interval", value)
             default:
-                reader.problem("\(base).\(key)", keyNode, "unknown key (expected servers, keepalive)")
+                reader.problem("\(base).\(key)", keyNode, "unknown key (expected servers, keepalive, resolve_interval)")
             }
         }
         if !sawServers { problem("\(base).servers", node, "missing: list the upstream's servers") }
@@ -50,7 +53,25 @@ extension ConfigReader {
         var upstream = ProxyConfiguration.Upstream(servers: servers)
         if let maxIdle { upstream.maxIdle = maxIdle }
         if let idleTimeout { upstream.idleTimeout = idleTimeout }
+        if let resolveInterval { upstream.resolveInterval = resolveInterval }
         return upstream
+    }
+
+    /// The shortest `resolve_interval` but 0: a lookup per server every few milliseconds
+    /// would be a load on the resolver, not a configuration.
+    static let minimumResolveInterval = 100
+
+    /// 0 (never re-resolve: names are looked up at load and reload only), or a duration of
+    /// at least `minimumResolveInterval` milliseconds.
+    mutating func resolveInterval(_ key: String, _ node: Node) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        if let milliseconds = Self.parseDuration(text) {
+            // Zero as written, not a fraction of a millisecond rounded down to it.
+            let writtenZero = !text.contains { ("1"..."9").contains($0) }
+            if milliseconds >= Self.minimumResolveInterval || (milliseconds == 0 && writtenZero) { return milliseconds }
+        }
+        problem(key, node, "must be 0 (never re-resolve) or a duration of at least \(Self.minimumResolveInterval)ms, like 5s, not '\(text)'")
+        return nil
     }
 
     mutating func routes(_ node: Node, upstreams: [String: ProxyConfiguration.Upstream]) -> [ProxyConfiguration.Route] {

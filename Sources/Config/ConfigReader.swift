@@ -27,11 +27,11 @@ struct ConfigReader {
             let key = keyNode.string ?? ""
             switch key {
             case "listen":
-                if let text = address(key, value) { configuration.listen = text }
+                if let text = listenAddress(key, value) { configuration.listen = text }
             case "workers":
                 configuration.workers = workers(value)
             case "admin":
-                if isNull(value) { configuration.admin = nil } else if let text = address(key, value) { configuration.admin = text }
+                if isNull(value) { configuration.admin = nil } else if let text = listenAddress(key, value) { configuration.admin = text }
             case "access_log":
                 configuration.accessLog = accessLog(value)
             case "access_log_format":
@@ -85,17 +85,6 @@ struct ConfigReader {
         return text
     }
 
-    mutating func address(_ key: String, _ node: Node) -> String? {
-        guard let text = scalar(key, node) else { return nil }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port), colon != text.startIndex
-        else {
-            problem(key, node, "must be host:port, like 0.0.0.0:8080, not '\(text)'")
-            return nil
-        }
-        return text
-    }
-
     mutating func workers(_ node: Node) -> Int? {
         guard let text = scalar("workers", node) else { return nil }
         if text == "auto" { return nil }
@@ -135,6 +124,15 @@ struct ConfigReader {
         return value
     }
 
+    mutating func integer(_ key: String, _ node: Node, in range: ClosedRange<Int>) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            problem(key, node, "must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
     /// `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds → milliseconds.
     mutating func duration(_ key: String, _ node: Node) -> Int? {
         guard let text = scalar(key, node) else { return nil }
@@ -148,7 +146,14 @@ struct ConfigReader {
     mutating func byteSize(_ key: String, _ node: Node, minimum: Int) -> Int? {
         guard let text = scalar(key, node) else { return nil }
         if let bytes = Self.parseByteSize(text), bytes >= minimum { return bytes }
-        problem(key, node, "must be a size of at least \(minimum) bytes, like 16MiB or 1048576, not '\(text)'")
+        problem(key, node, "must be a size of at least \(ConfigFile.describe(bytes: minimum)), like 16MiB or 1048576, not '\(text)'")
+        return nil
+    }
+
+    mutating func byteSize(_ key: String, _ node: Node, in range: ClosedRange<Int>) -> Int? {
+        guard let text = scalar(key, node) else { return nil }
+        if let bytes = Self.parseByteSize(text), range.contains(bytes) { return bytes }
+        problem(key, node, "must be a size from \(ConfigFile.describe(bytes: range.lowerBound)) to \(ConfigFile.describe(bytes: range.upperBound)), like 64KiB or 65536, not '\(text)'")
         return nil
     }
 
@@ -194,7 +199,8 @@ struct ConfigReader {
             case "upstream_header": timeouts.upstreamHeader = reader.duration(path, value) ?? timeouts.upstreamHeader
             case "idle": timeouts.idle = reader.duration(path, value) ?? timeouts.idle
             case "drain": timeouts.drain = reader.duration(path, value) ?? timeouts.drain
-            default: reader.problem(path, keyNode, "unknown timeout (expected connect, request_header, upstream_header, idle, drain)")
+            case "tunnel": timeouts.tunnel = reader.duration(path, value) ?? timeouts.tunnel
+            default: reader.problem(path, keyNode, "unknown timeout (expected connect, request_header, upstream_header, idle, drain, tunnel)")
             }
         }
         return timeouts
@@ -252,7 +258,7 @@ struct ConfigReader {
         eachEntry("receiver", node) { reader, key, keyNode, value in
             let path = "receiver.\(key)"
             switch key {
-            case "listen": receiver.listen = reader.address(path, value) ?? receiver.listen
+            case "listen": receiver.listen = reader.listenAddress(path, value) ?? receiver.listen
             case "forward": receiver.forward = reader.bool(path, value)
             case "max_body_bytes": receiver.maxBodyBytes = reader.byteSize(path, value, minimum: 1024) ?? receiver.maxBodyBytes
             default: reader.problem(path, keyNode, "unknown key (expected listen, forward, max_body_bytes)")
@@ -274,19 +280,5 @@ struct ConfigReader {
             }
         }
         return store
-    }
-
-    mutating func limits(_ node: Node) -> HTTPLimits {
-        var limits = HTTPLimits()
-        eachEntry("limits", node) { reader, key, keyNode, value in
-            let path = "limits.\(key)"
-            switch key {
-            case "max_header_bytes": limits.maxHeaderBytes = reader.integer(path, value, minimum: 1024) ?? limits.maxHeaderBytes
-            case "max_header_count": limits.maxHeaderCount = reader.integer(path, value, minimum: 1) ?? limits.maxHeaderCount
-            case "max_body_bytes": limits.maxBodyBytes = UInt64(reader.integer(path, value, minimum: 0) ?? 0)
-            default: reader.problem(path, keyNode, "unknown limit (expected max_header_bytes, max_header_count, max_body_bytes)")
-            }
-        }
-        return limits
     }
 }

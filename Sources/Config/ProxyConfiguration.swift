@@ -3,6 +3,7 @@ import HTTP1
 /// The validated contents of a configuration file. Plain values, no resolution, no I/O.
 /// Defaults follow the configuration contract in DESIGN.md.
 public struct ProxyConfiguration: Sendable, Equatable {
+    /// `host:port` or `[v6]:port`; a file's `:8080` is read as `0.0.0.0:8080`. Port 0: any.
     public var listen = "0.0.0.0:8080"
     /// nil: one worker per core.
     public var workers: Int?
@@ -82,8 +83,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public struct Timeouts: Sendable, Equatable {
         /// Connecting to an upstream server. Default 5 s.
         public var connect = 5_000
-        /// The whole request head, from its first byte (or the connection's start); not
-        /// reset by each byte, so a slow client cannot hold it open. Default 30 s.
+        /// The whole request head: on a new connection from its accept, on a kept-alive one
+        /// from the first byte of the next request. Not reset by each byte, so a slow client
+        /// cannot hold it open. Default 30 s.
         public var requestHeader = 30_000
         /// From the request being sent to the upstream's response head. Default 60 s.
         public var upstreamHeader = 60_000
@@ -91,6 +93,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var idle = 75_000
         /// How long SIGTERM waits for in-flight requests. Default 30 s.
         public var drain = 30_000
+        /// A WebSocket or other Upgrade tunnel with no byte either way for this long is
+        /// closed; any byte in either direction starts it again. Default 1 h.
+        public var tunnel = 3_600_000
 
         public init() {}
     }
@@ -125,14 +130,21 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var maxIdle = 32
         /// How long an idle upstream connection is kept. Default 60 s.
         public var idleTimeout = 60_000
+        /// Milliseconds between background re-resolutions of the servers' host names, so a
+        /// changed DNS record is followed without a reload. 0: never; names are resolved
+        /// at load and reload only. Otherwise at least 100 ms. Default 5 s.
+        public var resolveInterval = 5_000
 
         public init(servers: [Server]) {
             self.servers = servers
         }
     }
 
-    /// A `host:port` as written, with its line for error messages.
+    /// An address with the key and line it was written at, for error messages.
     public struct Server: Sendable, Equatable {
+        /// For an upstream server, `host:port` or `[v6]:port` whatever the file's form
+        /// (`http://backend` is stored as `backend:80`); for a trusted network, the CIDR
+        /// block as written.
         public var address: String
         public var key: String
         public var line: Int?

@@ -74,7 +74,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                 getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
-                return String(cString: text)
+                return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             }
         }
     }

@@ -115,7 +115,7 @@ import Testing
             Issue.record("expected a problem")
         } catch {
             #expect(error.problems.map(\.description) == [
-                "upstreams.backend.servers[0] (line 4): must be host:port, like 0.0.0.0:8080, not 'backend-flask'",
+                "upstreams.backend.servers[0] (line 4): must be host:port or http://host:port, like 127.0.0.1:4567, not 'backend-flask'",
             ])
         }
     }
