@@ -9,8 +9,9 @@
 /// Chunked rules (RFC 9112 §7.1): `chunk-size = 1*HEXDIG`, at most 16 digits; an
 /// extension starts with `;` straight after the size (no whitespace), holds no CTL,
 /// and is capped at `HTTPLimits.maxChunkExtensionBytes`; data is followed by CRLF;
-/// trailer fields are read, checked for line framing and size, and dropped, so they
-/// never merge into the header section (§7.1.2).
+/// trailer fields are checked with the head's field-line rules and limits
+/// (`TrailerSectionScanner`) and dropped, so they never merge into the header section
+/// (§7.1.2).
 public struct BodyDecoder: Sendable {
     public enum Framing: Sendable, Equatable {
         case length(UInt64)
@@ -42,14 +43,12 @@ public struct BodyDecoder: Sendable {
         case chunkData(remaining: UInt64)
         case chunkDataCR
         case chunkDataLF
-        case trailerLineStart
-        case trailerLine
-        case trailerLineLF(empty: Bool)
+        case trailerSection
         case done
     }
 
     private var state: State
-    private var trailerBytes = 0
+    private var trailers = TrailerSectionScanner()
     private let limits: HTTPLimits
 
     public init(framing: Framing, limits: HTTPLimits = .default) {
@@ -141,7 +140,8 @@ public struct BodyDecoder: Sendable {
             case .chunkSizeLF(let value):
                 guard byte == ASCII.lf else { return .failed(.invalidChunkFraming) }
                 if value == 0 {
-                    state = .trailerLineStart
+                    state = .trailerSection
+                    return stepTrailerSection(bytes, from: index)
                 } else {
                     state = .chunkData(remaining: value)
                     return .chunkStart(size: value, consumed: index)
@@ -153,28 +153,8 @@ public struct BodyDecoder: Sendable {
                 guard byte == ASCII.lf else { return .failed(.invalidChunkFraming) }
                 state = .chunkSize(value: 0, digits: 0)
                 return .chunkEnd(consumed: index)
-            case .trailerLineStart:
-                if byte == ASCII.cr {
-                    state = .trailerLineLF(empty: true)
-                } else {
-                    guard ASCII.isToken(byte) else { return .failed(.invalidChunkFraming) }
-                    state = .trailerLine
-                }
-                if let failure = countTrailerByte() { return failure }
-            case .trailerLine:
-                if byte == ASCII.cr {
-                    state = .trailerLineLF(empty: false)
-                } else if !ASCII.isFieldValueByte(byte) && byte != ASCII.colon {
-                    return .failed(.invalidChunkFraming)
-                }
-                if let failure = countTrailerByte() { return failure }
-            case .trailerLineLF(let empty):
-                guard byte == ASCII.lf else { return .failed(.invalidChunkFraming) }
-                if empty {
-                    state = .done
-                    return .end(consumed: index)
-                }
-                state = .trailerLineStart
+            case .trailerSection:
+                return stepTrailerSection(bytes, from: index - 1)
             case .length, .untilClose, .chunkData, .done:
                 preconditionFailure("BodyDecoder.stepFraming in data state \(state)")
             }
@@ -182,8 +162,25 @@ public struct BodyDecoder: Sendable {
         return .framing(index)
     }
 
-    private mutating func countTrailerByte() -> Step? {
-        trailerBytes += 1
-        return trailerBytes > limits.maxTrailerBytes ? .failed(.trailerSectionTooLarge) : nil
+    /// Reads the trailer section from `bytes[start...]`; the bytes before `start` were
+    /// framing. Kept out of `stepFraming`'s loop (never inlined) so the trailer checks
+    /// add no code to the chunk-size and chunk-end paths.
+    @inline(never)
+    private mutating func stepTrailerSection(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Step {
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch trailers.scan(byte, limits: limits) {
+            case .needMore:
+                continue
+            case .complete:
+                state = .done
+                return .end(consumed: index)
+            case .failed(let error):
+                return .failed(error)
+            }
+        }
+        return .framing(index)
     }
 }

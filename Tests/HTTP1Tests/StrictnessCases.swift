@@ -30,7 +30,7 @@ struct StrictnessCase: CustomTestStringConvertible, Sendable {
         request(name, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\(body)", expected)
     }
 
-    static let all: [StrictnessCase] = smuggling + contentLength + transferEncoding + chunks + lines + requestLines + hosts + misc
+    static let all: [StrictnessCase] = smuggling + contentLength + transferEncoding + chunks + trailers + lines + requestLines + hosts + misc
 
     static let smuggling: [StrictnessCase] = [
         request("CL.TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG", .reject(400)),
@@ -83,6 +83,45 @@ struct StrictnessCase: CustomTestStringConvertible, Sendable {
         chunked("chunk extension of 64 KiB", "5;" + String(repeating: "a", count: 65536) + "\r\nhello\r\n0\r\n\r\n", .reject(400)),
         chunked("trailer fields dropped", "5\r\nhello\r\n0\r\nContent-Length: 50\r\nHost: evil\r\n\r\n", .forward(1)),
         chunked("garbage chunk", "INVALID!!!\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", .reject(400)),
+    ]
+
+    /// A chunked request whose body ends with `trailer` (raw bytes) after its last chunk.
+    static func trailer(_ name: String, _ trailer: [UInt8], _ expected: Expectation, limits: HTTPLimits = .default) -> StrictnessCase {
+        let head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+        return StrictnessCase(name: name, bytes: Array(head.utf8) + trailer, expected: expected, limits: limits)
+    }
+
+    static func trailer(_ name: String, _ text: String, _ expected: Expectation, limits: HTTPLimits = .default) -> StrictnessCase {
+        trailer(name, Array(text.utf8), expected, limits: limits)
+    }
+
+    /// Trailer field lines follow the head's field-line rules (RFC 9112 §7.1.2, §5).
+    static let trailers: [StrictnessCase] = [
+        trailer("empty trailer section", "\r\n", .forward(1)),
+        trailer("one trailer field", "X-Checksum: abc\r\n\r\n", .forward(1)),
+        trailer("several trailer fields", "X-Checksum: abc\r\nX-Empty:\r\nX-Tab:\tv\t w \r\n\r\n", .forward(1)),
+        trailer("obs-text in a trailer value", Array("X-T: caf".utf8) + [0xE9] + Array("\r\n\r\n".utf8), .forward(1)),
+        trailer("second zero line as a trailer", "0\r\n\r\n", .reject(400)),
+        trailer("space before colon in a trailer", "X-T : 1\r\n\r\n", .reject(400)),
+        trailer("HTAB in a trailer name", "X\tT: 1\r\n\r\n", .reject(400)),
+        trailer("semicolon in a trailer name", "X;T: 1\r\n\r\n", .reject(400)),
+        trailer("0x85 in a trailer name", Array("X".utf8) + [0x85] + Array("T: 1\r\n\r\n".utf8), .reject(400)),
+        trailer("0xFF starting a trailer name", [0xFF] + Array("T: 1\r\n\r\n".utf8), .reject(400)),
+        trailer("empty trailer name", ": 1\r\n\r\n", .reject(400)),
+        trailer("trailer without colon", "NoColon\r\n\r\n", .reject(400)),
+        trailer("trailer starting with whitespace", " X: 1\r\n\r\n", .reject(400)),
+        trailer("obs-fold in trailers", "X: 1\r\n\tfolded\r\n\r\n", .reject(400)),
+        trailer("NUL in a trailer value", "X: a\u{0}b\r\n\r\n", .reject(400)),
+        trailer("DEL in a trailer value", "X: a\u{7F}b\r\n\r\n", .reject(400)),
+        trailer("bare CR in a trailer value", "X: a\rb\r\n\r\n", .reject(400)),
+        trailer("bare LF ending a trailer line", "X: 1\n\r\n", .reject(400)),
+        trailer("bare LF ending the trailer section", "X: 1\r\n\n", .reject(400)),
+        trailer("CR without LF ending the trailer section", "X: 1\r\n\rX", .reject(400)),
+        trailer("trailer section at the byte limit", "X: 12345\r\nY: 1234\r\n\r\n", .forward(1), limits: HTTPLimits(maxTrailerBytes: 19)),
+        trailer("trailer section over the byte limit", "X: 12345\r\nY: 12345\r\n\r\n", .reject(431), limits: HTTPLimits(maxTrailerBytes: 19)),
+        trailer("trailer fields at the count limit", "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", .forward(1), limits: HTTPLimits(maxHeaderCount: 3)),
+        trailer("trailer fields over the count limit", "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", .reject(431), limits: HTTPLimits(maxHeaderCount: 3)),
+        trailer("trailer section of 32 KiB", String(repeating: "X: aaaaaaaaaa\r\n", count: 2200) + "\r\n", .reject(431)),
     ]
 
     static let lines: [StrictnessCase] = [
