@@ -45,19 +45,26 @@ extension Connection {
             if let milliseconds = readTimeoutMilliseconds, state == .open {
                 var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
                 event_add(readEvent, &timeout)
+                readTimerArmed = true
             } else {
                 event_add(readEvent, nil)
+                // `event_add` without a timeout keeps a timeout set before: remove it.
+                if readTimerArmed { event_remove_timer(readEvent) }
+                readTimerArmed = false
             }
         } else {
             event_del(readEvent)
+            readTimerArmed = false
         }
     }
 
     func readEventFired(_ what: Int16) {
+        if Int32(what) & EV_CLOSED != 0 { peerHasClosed = true }
         if Int32(what) & EV_TIMEOUT != 0 {
             switch state {
             case .open:
                 event_del(readEvent)
+                readTimerArmed = false
                 delegate?.connection(self, didReceive: .timedOut)
             case .flushing, .lingering:
                 close()
@@ -82,6 +89,7 @@ extension Connection {
             }
         case .some:
             // End of stream.
+            peerHasClosed = true
             event_del(readEvent)
             switch state {
             case .open: delegate?.connection(self, didReceive: .endOfStream)
@@ -92,6 +100,7 @@ extension Connection {
         case .none:
             let code = hoptrace_errno()
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+            peerHasClosed = true
             event_del(readEvent)
             switch state {
             case .open: delegate?.connection(self, didReceive: .failed(code))

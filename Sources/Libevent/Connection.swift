@@ -68,6 +68,11 @@ public final class Connection {
     private var isWriting = false
     var wantsReading = true
     var readTimeoutMilliseconds: Int?
+    /// The read event was last added with a timeout.
+    var readTimerArmed = false
+    /// The peer has closed its side or the connection failed (seen as EPOLLRDHUP, end of
+    /// stream or a read error), possibly before the bytes still in `input` were handled.
+    public internal(set) var peerHasClosed = false
     var readHighWatermark = 0
     /// Reading paused because `input` reached the high watermark.
     var readSuspended = false
@@ -137,7 +142,7 @@ public final class Connection {
         // A bufferevent freezes the end of its input so only its read path fills it; that
         // read path is now this object's.
         evbuffer_unfreeze(input.pointer, 0)
-        readEvent = event_new(loop.base, descriptor, Int16(EV_READ | EV_PERSIST), { _, what, context in
+        readEvent = event_new(loop.base, descriptor, Int16(EV_READ | EV_CLOSED | EV_PERSIST), { _, what, context in
             Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().readEventFired(what)
         }, Unmanaged.passUnretained(self).toOpaque())
         guard readEvent != nil else { throw SystemError("event_new") }

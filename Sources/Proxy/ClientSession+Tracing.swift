@@ -91,11 +91,13 @@ extension ClientSession {
     ) -> PendingSpan {
         var capture: HeaderCapture?
         if case .server = role { capture = configuration.headerCapture }
-        return PendingSpan(
+        var span = PendingSpan(
             role: role, traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parent,
             traceState: exchange.trace.traceState, flags: exchange.trace.flags, startNanoseconds: start,
             endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
             status: status, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
             peer: spanPeer, capture: capture, response: capture == nil ? nil : exchange.response)
+        span.tunnelEnd = exchange.tunnelEnd
+        return span
     }
 }

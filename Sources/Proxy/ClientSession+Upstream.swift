@@ -31,7 +31,9 @@ extension ClientSession {
         guard let connection else { return }
         connection.delegate = self
         exchange.upstream = connection
-        connection.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
+        exchange.requestSent = false
+        // An upstream that takes no byte of the request for `idle` has stalled.
+        connection.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
         connection.setWriteLowWatermark(exchange.waitingForUpstreamDrain ? Self.lowWatermark : 0)
         connection.enableReading()
         // Each attempt sends its own CLIENT span's traceparent. A carried-over body follows
@@ -45,18 +47,27 @@ extension ClientSession {
             carrying.close()
         }
         exchange.sentHeadLength = exchange.upstreamHead.count + traceFields.count
-        upstreamTimer.schedule(milliseconds: exchange.upstreamConnected ? configuration.timeouts.upstreamHeader : configuration.timeouts.connect)
+        // The response deadline starts once the whole request is written (`requestWasSent`).
+        if exchange.upstreamConnected { upstreamTimer.cancel() } else { upstreamTimer.schedule(milliseconds: configuration.timeouts.connect) }
+    }
+
+    /// The whole request (head and body) is written to the upstream: from now on
+    /// `timeouts.upstream_header` bounds the wait for the response head.
+    func requestWasSent(_ exchange: Exchange) {
+        guard exchange.upstreamConnected, exchange.response == nil, phase == .proxying else { return }
+        exchange.requestSent = true
+        upstreamTimer.schedule(milliseconds: configuration.timeouts.upstreamHeader)
     }
 
     /// Retries once on the next server when allowed, otherwise answers with `error`.
     private func retryOrFail(_ exchange: Exchange, _ error: ProxyError, failed connection: Connection, replayQueued: Bool) {
-        guard exchange.attempts < 2, let route = exchange.route else {
+        if error.isConnectFailure { worker.resolver?.refreshSoon() }
+        guard exchange.attempts < 2, let route = exchange.route, let next = worker.pools.nextServer(of: route.upstream) else {
             failUpstream(exchange, error)
             return
         }
         upstreamTimer.cancel()
         endAttempt(exchange, error: error)
-        let next = worker.pools.nextServer(of: route.upstream)
         if replayQueued {
             connectUpstream(exchange, server: next, allowPooled: false, carrying: connection)
         } else {
@@ -68,6 +79,7 @@ extension ClientSession {
     /// The upstream failed: an error page if the client has seen nothing yet, otherwise
     /// the client keeps what arrived and its connection closes (no fabricated end).
     func failUpstream(_ exchange: Exchange, _ error: ProxyError) {
+        if error.isConnectFailure { worker.resolver?.refreshSoon() }
         upstreamTimer.cancel()
         endAttempt(exchange, error: error)
         exchange.upstream?.close()
@@ -81,6 +93,10 @@ extension ClientSession {
     }
 
     func upstreamTimerFired() {
+        if phase == .tunnelling {
+            endTunnel(.idleTimeout)
+            return
+        }
         guard phase == .proxying, let exchange, let upstream = exchange.upstream, let server = exchange.server else { return }
         if !exchange.upstreamConnected {
             retryOrFail(exchange, .connectTimeout(server: server.configured), failed: upstream, replayQueued: true)
@@ -97,13 +113,14 @@ extension ClientSession {
             return
         }
         if phase == .tunnelling {
-            endTunnel()
+            endTunnel(event == .endOfStream ? .upstreamClosed : .upstreamFailed)
             return
         }
         if event == .connected {
             exchange.upstreamConnected = true
             exchange.attempt?.connectedNanoseconds = Self.now()
-            upstreamTimer.schedule(milliseconds: configuration.timeouts.upstreamHeader)
+            // Connected: the request is being written; `requestWasSent` starts the next deadline.
+            upstreamTimer.cancel()
             return
         }
         if !exchange.upstreamConnected {
@@ -114,7 +131,9 @@ extension ClientSession {
         if exchange.response == nil {
             let error: ProxyError = switch event {
             case .failed(let code): .reset(server: server.configured, code: code)
-            case .timedOut: .headerTimeout(server: server.configured)
+            case .timedOut:
+                // Before the response only the write side has a timeout: the request stalled.
+                exchange.requestSent ? .headerTimeout(server: server.configured) : .writeTimeout(server: server.configured)
             default: .closedEarly(server: server.configured)
             }
             if exchange.mayRetryAfterStaleConnection, exchange.responseScanner.bytesScanned == 0, connection.input.isEmpty {
@@ -126,11 +145,10 @@ extension ClientSession {
         }
         // The body phase.
         exchange.upstreamEnded = true
-        if event == .endOfStream {
-            pumpResponse(exchange)
-        } else {
-            let code: Int32 = if case .failed(let code) = event { code } else { ETIMEDOUT }
-            failUpstream(exchange, .reset(server: server.configured, code: code))
+        switch event {
+        case .endOfStream: pumpResponse(exchange)
+        case .failed(let code): failUpstream(exchange, .reset(server: server.configured, code: code))
+        case .timedOut, .connected: failUpstream(exchange, .bodyTimeout(server: server.configured))
         }
     }
 
@@ -308,6 +326,8 @@ extension ClientSession {
         phase = .tunnelling
         client.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         exchange.upstream?.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
+        // One inactivity deadline for the tunnel: any byte either way restarts it.
+        upstreamTimer.schedule(milliseconds: configuration.timeouts.tunnel)
         writeAccessLog(exchange)
         client.enableReading()
         tunnelPump(from: client)
@@ -319,6 +339,7 @@ extension ClientSession {
     func tunnelPump(from source: Connection) {
         guard let upstream = exchange?.upstream else { return }
         let destination = source === client ? upstream : client
+        if !source.input.isEmpty { upstreamTimer.schedule(milliseconds: configuration.timeouts.tunnel) }
         source.input.moveAll(to: destination.output)
         if destination.output.count >= Self.highWatermark {
             source.disableReading()
@@ -333,9 +354,12 @@ extension ClientSession {
         source.enableReading()
     }
 
-    /// Either side closed: pass on what is buffered, then close both gracefully.
-    func endTunnel() {
+    /// Either side closed, failed or the tunnel went idle: pass on what is buffered, then
+    /// close both gracefully. The spans record `reason`.
+    func endTunnel(_ reason: TunnelEnd) {
         guard phase == .tunnelling, let upstream = exchange?.upstream else { return }
+        upstreamTimer.cancel()
+        if exchange?.tunnelEnd == nil { exchange?.tunnelEnd = reason }
         upstream.input.moveAll(to: client.output)
         client.input.moveAll(to: upstream.output)
         exchange?.upstream = nil

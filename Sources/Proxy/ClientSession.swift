@@ -85,7 +85,10 @@ final class ClientSession: ConnectionDelegate {
     }
 
     private func flushOutputs() {
-        exchange?.upstream?.flush()
+        if let exchange, let upstream = exchange.upstream {
+            upstream.flush()
+            if !exchange.requestSent, exchange.requestBodyDone, upstream.output.isEmpty { requestWasSent(exchange) }
+        }
         client.flush()
         client.resumeReadingIfDrained()
     }
@@ -122,14 +125,26 @@ final class ClientSession: ConnectionDelegate {
         switch (phase, event) {
         case (.proxying, .endOfStream):
             guard let exchange else { return }
-            if exchange.requestBodyDone {
-                // A half-close after a complete request: still answer it.
-                clientFinished = true
-            } else {
+            if !exchange.requestBodyDone {
                 abort(exchange, reason: ProxyError(kind: .clientClosed, side: .downstream, status: 499, message: "client closed before sending the whole request"))
+            } else if !exchange.upstreamConnected {
+                // Nothing was sent upstream yet: a client that has gone is not served.
+                abort(exchange, reason: .clientGone)
+            } else {
+                // A half-close after a request being sent: still answer it.
+                clientFinished = true
+            }
+        case (.proxying, .timedOut):
+            guard let exchange else { return close() }
+            if exchange.requestBodyDone {
+                abort(exchange, reason: .clientTimeout)
+            } else {
+                failRequestBody(exchange, .requestBodyTimeout)
             }
         case (.tunnelling, .endOfStream):
-            endTunnel()
+            endTunnel(.clientClosed)
+        case (.tunnelling, _):
+            endTunnel(.clientFailed)
         case (.proxying, _):
             if let exchange {
                 abort(exchange, reason: ProxyError(kind: .clientClosed, side: .downstream, status: 499, message: "client connection failed"))
@@ -190,6 +205,12 @@ final class ClientSession: ConnectionDelegate {
             finishLocally(exchange, error: .noRoute)
             return
         }
+        if client.peerHasClosed {
+            // The client closed or reset its connection after sending this request: it
+            // is gone, so nothing goes upstream (as nginx does; HAProxy's abortonclose).
+            abort(exchange, reason: .clientGone)
+            return
+        }
         exchange.upstreamHead = HeaderPolicy.upstreamRequestHead(head, route: route, peerHost: peerHost)
         if head.expectsContinue, head.framing != .none {
             client.output.append("HTTP/1.1 100 Continue\r\n\r\n")
@@ -197,7 +218,11 @@ final class ClientSession: ConnectionDelegate {
         if head.framing != .none {
             client.setTimeouts(readMilliseconds: configuration.timeouts.idle, writeMilliseconds: configuration.timeouts.idle)
         }
-        connectUpstream(exchange, server: worker.pools.nextServer(of: route.upstream), allowPooled: true, carrying: nil)
+        guard let server = worker.pools.nextServer(of: route.upstream) else {
+            finishLocally(exchange, error: .unresolved(route.upstream), forceClose: !exchange.requestBodyDone)
+            return
+        }
+        connectUpstream(exchange, server: server, allowPooled: true, carrying: nil)
         if phase == .proxying, self.exchange === exchange { pumpRequestBody(exchange) }
     }
 
@@ -252,14 +277,20 @@ final class ClientSession: ConnectionDelegate {
 
     /// A malformed or oversized request body: nothing more is read from this client.
     private func failRequestBody(_ exchange: Exchange, _ error: HTTPParseError) {
+        failRequestBody(exchange, .malformedRequest(error))
+    }
+
+    /// The request body cannot be read to its end: the upstream attempt is cut, and the
+    /// client gets `error`'s status if it has seen nothing yet; its connection closes.
+    func failRequestBody(_ exchange: Exchange, _ error: ProxyError) {
         exchange.upstream?.close()
         exchange.upstream = nil
         upstreamTimer.cancel()
         if exchange.responseStarted {
-            exchange.error = .malformedRequest(error)
+            exchange.error = error
             finishExchange(exchange, closeClient: true)
         } else {
-            finishLocally(exchange, error: .malformedRequest(error), forceClose: true)
+            finishLocally(exchange, error: error, forceClose: true)
         }
     }
 
@@ -299,6 +330,7 @@ final class ClientSession: ConnectionDelegate {
         clientTimer.cancel()
         upstreamTimer.cancel()
         if let exchange {
+            if phase == .tunnelling, exchange.tunnelEnd == nil { exchange.tunnelEnd = .shutdown }
             // Cut mid-exchange (client gone, tunnel closed, shutdown): the spans still end.
             exchange.upstream?.close()
             endAttempt(exchange, error: exchange.error)

@@ -29,6 +29,9 @@ final class Exchange {
     var server: UpstreamServer?
     var upstreamReused = false
     var upstreamConnected = false
+    /// The whole request is written to the current attempt's connection: the response
+    /// head deadline runs.
+    var requestSent = false
     var attempts = 0
 
     /// nil when the request has no body.
@@ -46,6 +49,9 @@ final class Exchange {
     /// The upstream sent FIN while response bytes may still wait in its input buffer.
     var upstreamEnded = false
     var closeClientAfterResponse = false
+
+    /// Why the WebSocket tunnel ended (recorded on both spans).
+    var tunnelEnd: TunnelEnd?
 
     var bytesIn: UInt64 = 0
     var bytesOut: UInt64 = 0
@@ -78,6 +84,18 @@ final class Exchange {
         attempts < 2 && upstreamReused && !responseStarted && response == nil
             && head.methodKind.isIdempotent && head.framing == .none
     }
+}
+
+/// Why a tunnel (after a 101) ended: `hoptrace.tunnel.end_reason` on its spans.
+enum TunnelEnd: String, Sendable {
+    case clientClosed = "client_closed"
+    case upstreamClosed = "upstream_closed"
+    case clientFailed = "client_error"
+    case upstreamFailed = "upstream_error"
+    /// No byte either way for `timeouts.tunnel`.
+    case idleTimeout = "idle_timeout"
+    /// The proxy stopped.
+    case shutdown
 }
 
 /// One upstream attempt: the CLIENT span being timed.

@@ -58,7 +58,7 @@ enum HeaderPolicy {
             if let authority = head.host {
                 writer.append(source, authority)
             } else {
-                writer.append(route.upstream.servers[0].configured)
+                writer.append(route.upstream.firstConfigured)
             }
             writer.appendCRLF()
         }

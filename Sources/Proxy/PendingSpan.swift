@@ -46,6 +46,8 @@ struct PendingSpan: Sendable {
     /// What to capture, and the response head to capture from (SERVER spans only).
     var capture: HeaderCapture? = nil
     var response: ResponseHead? = nil
+    /// Why the tunnel ended, for a request answered with 101.
+    var tunnelEnd: TunnelEnd? = nil
 
     /// The span name: `{method} {route}`, the method alone without a route, `HTTP` when
     /// the method is unknown.
@@ -120,6 +122,7 @@ struct PendingSpan: Sendable {
                 if !values.isEmpty { writer.attribute("http.response.header.\(name)", values.joined(separator: ", ")) }
             }
         }
+        if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.status >= 500 || error.kind == .upstreamBodyTruncated || error.kind == .upstreamReset {
             writer.attribute("error.type", error.kind.rawValue)
@@ -151,6 +154,7 @@ struct PendingSpan: Sendable {
         }
         if status > 0 { writer.attribute("http.response.status_code", status) }
         if details.resendCount > 0 { writer.attribute("http.request.resend_count", details.resendCount) }
+        if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.side == .upstream {
             writer.attribute("error.type", error.kind.rawValue)

@@ -20,38 +20,57 @@ public final class RuntimeConfiguration: Sendable {
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
 
-    /// Resolves every address (blocking: call off the workers). Throws every problem.
-    /// Without `resolveNames`, host names are only checked for form (`check
-    /// --no-resolve`, for a configuration meant for another network, like compose's).
-    public init(_ source: ProxyConfiguration, resolveNames: Bool = true) throws(ConfigProblems) {
-        func address(_ text: String) throws(AddressError) -> SocketAddress {
-            if resolveNames { return try SocketAddress.resolve(text)[0] }
-            let (host, port) = try SocketAddress.split(text)
-            // A literal stays itself; a name stands in as the loopback address.
-            if let literal = try? SocketAddress.resolve(host: host, port: port, numericOnly: true) { return literal[0] }
-            return try SocketAddress.resolve(host: "127.0.0.1", port: port)[0]
-        }
+    /// How upstream host names become addresses.
+    public enum NameResolution: Sendable {
+        /// Resolve now (blocking: call off the workers); a name that does not resolve is
+        /// a problem (`check`).
+        case required
+        /// Resolve now; a name that does not resolve yet leaves its server unresolved
+        /// (answered 502 until the background resolver finds it): `run` and reloads.
+        case whenAvailable
+        /// Check names for form only; a name stands in as the loopback address (`check
+        /// --no-resolve`, for a configuration meant for another network, like compose's).
+        case formOnly
+        /// Addresses found by the background resolver, by server as configured; a server
+        /// not in the map is unresolved. Literal addresses need no entry.
+        case given([String: SocketAddress])
+    }
+
+    /// Builds the configuration, resolving names as `names` says. Throws every problem.
+    public convenience init(_ source: ProxyConfiguration, resolveNames: Bool = true) throws(ConfigProblems) {
+        try self.init(source, names: resolveNames ? .required : .formOnly)
+    }
+
+    public init(_ source: ProxyConfiguration, names: NameResolution) throws(ConfigProblems) {
         var problems: [ConfigProblem] = []
         var groups: [String: UpstreamGroup] = [:]
         for (name, upstream) in source.upstreams.sorted(by: { $0.key < $1.key }) {
             var servers: [UpstreamServer] = []
+            var unresolved: [String] = []
             for server in upstream.servers {
                 do throws(AddressError) {
-                    let address = try address(server.address)
-                    servers.append(UpstreamServer(configured: server.address, address: address))
+                    if let address = try Self.upstreamAddress(server.address, names) {
+                        servers.append(UpstreamServer(configured: server.address, address: address))
+                    } else {
+                        unresolved.append(server.address)
+                    }
                 } catch {
                     problems.append(ConfigProblem(key: server.key, line: server.line, message: error.message))
                 }
             }
-            if !servers.isEmpty {
+            if !servers.isEmpty || !unresolved.isEmpty {
                 groups[name] = UpstreamGroup(
-                    name: name, servers: servers, maxIdle: upstream.maxIdle,
-                    idleTimeoutMilliseconds: upstream.idleTimeout)
+                    name: name, servers: servers, unresolved: unresolved, maxIdle: upstream.maxIdle,
+                    idleTimeoutMilliseconds: upstream.idleTimeout, resolveIntervalMilliseconds: upstream.resolveInterval)
             }
         }
         var listenAddress: SocketAddress?
         do throws(AddressError) {
-            listenAddress = try address(source.listen)
+            if case .formOnly = names {
+                listenAddress = try Self.standIn(source.listen)
+            } else {
+                listenAddress = try SocketAddress.resolve(source.listen)[0]
+            }
         } catch {
             problems.append(ConfigProblem(key: "listen", line: nil, message: error.message))
         }
@@ -95,6 +114,33 @@ public final class RuntimeConfiguration: Sendable {
         self.routing = RoutingTable(routes: routes)
         self.groups = groups
         self.listenAddress = listenAddress
+    }
+}
+
+extension RuntimeConfiguration {
+    /// An upstream server's address, or nil when its name does not resolve (yet).
+    /// Throws when the text is not `host:port`, or the name must resolve and does not.
+    static func upstreamAddress(_ text: String, _ names: NameResolution) throws(AddressError) -> SocketAddress? {
+        switch names {
+        case .required:
+            return try SocketAddress.resolve(text)[0]
+        case .whenAvailable:
+            let (host, port) = try SocketAddress.split(text)
+            return try? SocketAddress.resolve(host: host, port: port)[0]
+        case .formOnly:
+            return try standIn(text)
+        case .given(let addresses):
+            let (host, port) = try SocketAddress.split(text)
+            if let literal = try? SocketAddress.resolve(host: host, port: port, numericOnly: true) { return literal[0] }
+            return addresses[text]
+        }
+    }
+
+    /// A literal stays itself; a name stands in as the loopback address.
+    static func standIn(_ text: String) throws(AddressError) -> SocketAddress {
+        let (host, port) = try SocketAddress.split(text)
+        if let literal = try? SocketAddress.resolve(host: host, port: port, numericOnly: true) { return literal[0] }
+        return try SocketAddress.resolve(host: "127.0.0.1", port: port)[0]
     }
 }
 

@@ -1,20 +1,34 @@
 import Libevent
 
 /// A named set of upstream servers, resolved. Immutable and shared by all workers;
-/// each worker keeps its own round-robin position (`UpstreamPools`).
+/// each worker keeps its own round-robin position (`UpstreamPools`). Servers whose name
+/// does not resolve (yet) are left out and listed in `unresolved`; a group may have none
+/// resolved, and its requests are then answered 502 naming them.
 public final class UpstreamGroup: Sendable {
     public let name: String
     public let servers: [UpstreamServer]
+    /// Servers as configured whose names do not resolve at the moment.
+    public let unresolved: [String]
     public let maxIdle: Int
     public let idleTimeoutMilliseconds: Int
+    /// How often the background resolver looks the names up again (0: never).
+    public let resolveIntervalMilliseconds: Int
 
-    public init(name: String, servers: [UpstreamServer], maxIdle: Int, idleTimeoutMilliseconds: Int) {
-        precondition(!servers.isEmpty, "an upstream group needs servers")
+    public init(
+        name: String, servers: [UpstreamServer], unresolved: [String] = [], maxIdle: Int, idleTimeoutMilliseconds: Int,
+        resolveIntervalMilliseconds: Int = 0
+    ) {
+        precondition(!servers.isEmpty || !unresolved.isEmpty, "an upstream group needs servers")
         self.name = name
         self.servers = servers
+        self.unresolved = unresolved
         self.maxIdle = maxIdle
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.resolveIntervalMilliseconds = resolveIntervalMilliseconds
     }
+
+    /// The first server as configured (the `Host` of a request that had none).
+    public var firstConfigured: String { servers.first?.configured ?? unresolved[0] }
 }
 
 /// One server of a group: the address as configured and the address connected to.

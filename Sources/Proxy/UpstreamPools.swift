@@ -32,8 +32,10 @@ final class UpstreamPools: ConnectionDelegate {
 
     var idleCount: Int { entries.count }
 
-    /// The next server of `group` in round-robin order (this worker's own position).
-    func nextServer(of group: UpstreamGroup) -> UpstreamServer {
+    /// The next server of `group` in round-robin order (this worker's own position), or
+    /// nil when none of its names resolves.
+    func nextServer(of group: UpstreamGroup) -> UpstreamServer? {
+        if group.servers.isEmpty { return nil }
         let key = ObjectIdentifier(group)
         let position = positions[key, default: 0]
         positions[key] = position &+ 1

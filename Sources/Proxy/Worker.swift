@@ -28,6 +28,8 @@ final class Worker: @unchecked Sendable {
     private let logger: Logger
     private let didStop: @Sendable (Int) -> Void
     let tracing: TracingSetup
+    /// Asked to look names up again after a connect failure (nil in tests without one).
+    let resolver: UpstreamResolver?
     /// This worker's own id source: no lock, no system call per id.
     var ids = IDGenerator()
     /// Finished spans waiting to be handed over as one batch.
@@ -38,7 +40,7 @@ final class Worker: @unchecked Sendable {
 
     init(
         index: Int, configuration: RuntimeConfiguration, accessLog: AccessLog?, listeningDescriptor: Int32,
-        tracing: TracingSetup, logger: Logger, didStop: @escaping @Sendable (Int) -> Void
+        tracing: TracingSetup, resolver: UpstreamResolver? = nil, logger: Logger, didStop: @escaping @Sendable (Int) -> Void
     ) throws(SystemError) {
         self.index = index
         self.loop = try EventLoop()
@@ -46,6 +48,7 @@ final class Worker: @unchecked Sendable {
         self.accessLog = accessLog
         self.pools = UpstreamPools(loop: loop)
         self.tracing = tracing
+        self.resolver = resolver
         self.logger = logger
         self.didStop = didStop
         // Created before the thread starts; used only on it afterwards.

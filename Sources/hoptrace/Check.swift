@@ -12,7 +12,7 @@ struct Check: ParsableCommand {
     var noResolve = false
 
     func run() throws {
-        let configuration = try loadConfiguration(options.config, resolveNames: !noResolve)
+        let configuration = try loadConfiguration(options.config, names: noResolve ? .formOnly : .required)
         let routes = configuration.routing.routes.count
         let upstreams = configuration.groups.count
         print("\(options.config): OK (\(routes) route\(routes == 1 ? "" : "s"), \(upstreams) upstream\(upstreams == 1 ? "" : "s"))")

@@ -28,10 +28,10 @@ struct ConfigOption: ParsableArguments {
 }
 
 /// Loads and resolves a configuration, or prints every problem and exits non-zero.
-func loadConfiguration(_ path: String, resolveNames: Bool = true) throws(ExitCode) -> RuntimeConfiguration {
+func loadConfiguration(_ path: String, names: RuntimeConfiguration.NameResolution) throws(ExitCode) -> RuntimeConfiguration {
     do throws(ConfigProblems) {
         let source = try ConfigLoader.load(path: path)
-        return try RuntimeConfiguration(source, resolveNames: resolveNames)
+        return try RuntimeConfiguration(source, names: names)
     } catch {
         printError("hoptrace: \(path) has \(error.problems.count == 1 ? "a problem" : "\(error.problems.count) problems"):")
         for problem in error.problems { printError("  \(problem)") }

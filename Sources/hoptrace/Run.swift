@@ -29,7 +29,9 @@ struct Run: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "hoptrace")
-        let configuration = try loadConfiguration(options.config)
+        // A name that does not resolve yet is looked up again in the background (compose
+        // and Kubernetes start services in any order); `check` reports it.
+        let configuration = try loadConfiguration(options.config, names: .whenAvailable)
         let source = configuration.source
         raiseOpenFileLimit(logger: logger)
         // The store behind the explorer: the proxy's spans and received ones. It needs
@@ -148,7 +150,7 @@ final class Supervisor {
         logger.info("reloading configuration", metadata: ["config": "\(configPath)"])
         do throws(ConfigProblems) {
             let source = try ConfigLoader.load(path: configPath)
-            let configuration = try RuntimeConfiguration(source)
+            let configuration = try RuntimeConfiguration(source, names: .whenAvailable)
             try server.reload(configuration)
             didReload(source)
             logger.info("configuration reloaded", metadata: ["routes": "\(configuration.routing.routes.count)"])

@@ -11,10 +11,18 @@ final class ProxyHarness {
     let server: ProxyServer
     let port: Int
 
-    init(_ yaml: String, workers: Int = 1, accessLog: String = "off", format: String = "text", tracing: TracingSetup = .off) throws {
+    /// With `lookup`, upstream names are resolved by it alone (none at start: the
+    /// background resolver finds them), never by the system's resolver.
+    init(
+        _ yaml: String, workers: Int = 1, accessLog: String = "off", format: String = "text", tracing: TracingSetup = .off,
+        lookup: UpstreamResolver.Lookup? = nil
+    ) throws {
         let text = "listen: \"127.0.0.1:0\"\nworkers: \(workers)\naccess_log: \(accessLog)\naccess_log_format: \(format)\nadmin: null\n" + yaml
-        let configuration = try RuntimeConfiguration(try ConfigLoader.parse(yaml: text))
-        server = try ProxyServer(configuration: configuration, tracing: tracing, logger: Logger(label: "test"))
+        let source = try ConfigLoader.parse(yaml: text)
+        let configuration = try RuntimeConfiguration(source, names: lookup == nil ? .required : .given([:]))
+        server = try ProxyServer(
+            configuration: configuration, tracing: tracing, logger: Logger(label: "test"),
+            lookup: lookup ?? UpstreamResolver.system)
         try server.start()
         port = server.boundAddress!.port
     }
