@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <sys/prctl.h>
+#include <malloc.h>
+#include <sys/eventfd.h>
 
 #include <poll.h>
 #include <openssl/ssl.h>
@@ -21,7 +23,6 @@
 
 #include <event2/event.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <errno.h>
 
@@ -46,6 +47,9 @@ static inline int hoptrace_event_add_msec(struct event *ev, long msec) {
 }
 
 static inline int hoptrace_errno(void) { return errno; }
+
+/* Gives the allocator's free pages back to the system (all arenas). */
+static inline void hoptrace_malloc_trim(void) { malloc_trim(0); }
 
 /* prctl is variadic, which Swift cannot call. Names the calling thread (15 bytes). */
 static inline void hoptrace_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }

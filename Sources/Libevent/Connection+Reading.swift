@@ -43,8 +43,8 @@ extension Connection {
         guard let readEvent else { return }
         if shouldRead {
             if let milliseconds = readTimeoutMilliseconds, state == .open {
-                var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-                event_add(readEvent, &timeout)
+                // Common-timeout queues: O(1) for the many connections sharing a duration.
+                event_add(readEvent, loop.commonTimeout(milliseconds: max(milliseconds, 0)))
                 readTimerArmed = true
             } else {
                 event_add(readEvent, nil)
@@ -61,16 +61,11 @@ extension Connection {
     func readEventFired(_ what: Int16) {
         if Int32(what) & EV_CLOSED != 0 { peerHasClosed = true }
         if Int32(what) & EV_TIMEOUT != 0 {
-            switch state {
-            case .open:
+            if state == .open {
                 event_del(readEvent)
                 readTimerArmed = false
-                delegate?.connection(self, didReceive: .timedOut)
-            case .flushing, .lingering:
-                close()
-            case .closed:
-                break
             }
+            deliver(.timedOut)
             return
         }
         switch readOnce() {
@@ -102,25 +97,23 @@ extension Connection {
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
             peerHasClosed = true
             event_del(readEvent)
-            switch state {
-            case .open: delegate?.connection(self, didReceive: .failed(code))
-            case .flushing, .lingering: close()
-            case .closed: break
-            }
+            deliver(.failed(code))
         }
     }
 
-    /// Reads up to `readSize` bytes into the input buffer: the count (0 at end of
+    /// Reads up to `readSize` bytes (see there) into the input buffer: the count (0 at end of
     /// stream), or nil with errno set.
     private func readOnce() -> Int? {
         withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors -> Int? in
-            let reserved = Int(evbuffer_reserve_space(input.pointer, Self.readSize, vectors.baseAddress, 2))
+            let reserved = Int(evbuffer_reserve_space(input.pointer, readSize, vectors.baseAddress, 2))
             guard reserved > 0 else { return nil }
             let count = readv(descriptor, vectors.baseAddress, Int32(reserved))
             guard count > 0 else {
                 evbuffer_commit_space(input.pointer, vectors.baseAddress, 0)
                 return count == 0 ? 0 : nil
             }
+            // Filled what it asked for: more is coming, ask for more next time.
+            if count >= readSize { readSize = Self.largeReadSize } else if count < Self.smallReadSize / 2 { readSize = Self.smallReadSize }
             var remaining = count
             var used = 0
             while used < reserved, remaining > 0 {

@@ -23,14 +23,15 @@ public protocol ConnectionDelegate: AnyObject {
     func connection(_ connection: Connection, didReceive event: ConnectionEvent)
 }
 
-/// A TCP connection: the one owner of a `bufferevent` and of its read event, both freed
-/// in `deinit`.
+/// A TCP connection: the one owner of a socket, its two `evbuffer`s and its read and
+/// write events, all freed in `deinit`.
 ///
-/// **Reading** does not use the bufferevent: libevent 2.1.12 asks `ioctl(FIONREAD)` before
-/// every read and then reads at most 4 KiB. A persistent read event of our own reads into
-/// space reserved in the input buffer, up to 64 KiB a call, with no extra system call.
-/// **Writing** goes to the socket directly (`flush()`); the bufferevent's write path is
-/// armed only for bytes the socket did not take, and reports connect results.
+/// No bufferevent: an idle connection then holds two buffers and one event, not the
+/// bufferevent's ~600 bytes more (see `Connection+Reading` and `Connection+Writing`).
+/// **Reading** is a persistent read event that reads into space reserved in the input
+/// buffer, up to 64 KiB a call, with no `ioctl(FIONREAD)` first.
+/// **Writing** goes to the socket directly (`flush()`); a write event, created on first
+/// need, is armed only for bytes the socket did not take, and while connecting.
 ///
 /// `close()` never frees inside a callback: it clears the callbacks, disables the events
 /// and hands the object to the loop to release on its next turn.
@@ -45,12 +46,18 @@ public final class Connection {
         case closed
     }
 
-    /// The most one read call takes from the socket.
-    static let readSize = 64 * 1024
+    /// What one read call asks for: small at first (a request or response head fits, and
+    /// the buffer chain is a 4 KiB allocation), large once a read fills what it asked for
+    /// (a body streams). libevent rounds a chain with its header up to a power of two, so
+    /// both leave room for that header: 64 KiB exactly would cost a 128 KiB chain.
+    static let smallReadSize = 4 * 1024 - 128
+    static let largeReadSize = 64 * 1024 - 128
+    var readSize = Connection.smallReadSize
 
     public let loop: EventLoop
-    private var bufferEvent: OpaquePointer!
     var readEvent: OpaquePointer?
+    /// Created the first time output waits for the socket (or to connect).
+    var writeEvent: OpaquePointer?
     var descriptor: Int32 = -1
     /// Not retained: the delegate owns this connection (a session, or the upstream pool),
     /// and every path that lets go of it first clears this field or closes the connection.
@@ -59,13 +66,19 @@ public final class Connection {
     public var didClose: (() -> Void)?
     public internal(set) var state: State = .open
     private var lingerTimer: Timer?
-    private var lingerMilliseconds = 2_000
+    var lingerMilliseconds = 2_000
     /// Set while flushing or lingering: a closing connection owns itself, so its owner
     /// may let go of it at once.
     private var selfReference: Connection?
 
-    private var isConnecting = false
-    private var isWriting = false
+    /// Connecting: the write event waits for the result.
+    var isConnecting = false
+    /// A connect error found at once, reported from the write event's next turn.
+    var connectError: Int32 = 0
+    /// The write event is armed: output waits for the socket.
+    var isWriting = false
+    var writeLowWatermark = 0
+    var writeTimeoutMilliseconds: Int?
     var wantsReading = true
     var readTimeoutMilliseconds: Int?
     /// The read event was last added with a timeout.
@@ -80,68 +93,52 @@ public final class Connection {
     public let input: Buffer
     public let output: Buffer
 
-    /// Wraps an accepted socket.
+    /// Wraps an accepted socket (non-blocking; closed when the connection is released).
     public init(loop: EventLoop, descriptor: Int32) throws(SystemError) {
         self.loop = loop
-        guard let bufferEvent = bufferevent_socket_new(loop.base, descriptor, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-            Glibc.close(descriptor)
-            throw SystemError("bufferevent_socket_new")
-        }
-        self.bufferEvent = bufferEvent
-        input = Buffer(pointer: bufferevent_get_input(bufferEvent))
-        output = Buffer(pointer: bufferevent_get_output(bufferEvent))
-        installCallbacks()
+        self.descriptor = descriptor
+        input = Buffer(pointer: evbuffer_new())
+        output = Buffer(pointer: evbuffer_new())
         Self.setNoDelay(descriptor)
-        try attachReadEvent(descriptor)
+        try attachReadEvent()
     }
 
     /// Starts connecting to `address`; `.connected` or `.failed` follows. Bytes written to
     /// `output` before then are sent once connected.
     public init(loop: EventLoop, connectingTo address: SocketAddress) throws(SystemError) {
         self.loop = loop
-        guard let bufferEvent = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-            throw SystemError("bufferevent_socket_new")
+        input = Buffer(pointer: evbuffer_new())
+        output = Buffer(pointer: evbuffer_new())
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket") }
+        descriptor = fd
+        let result = try address.withSockaddr { (pointer, length) throws(SystemError) -> Int32 in Glibc.connect(fd, pointer, length) }
+        let code = result == 0 ? 0 : hoptrace_errno()
+        if result != 0, code != EINPROGRESS {
+            // Refused at once (loopback): reported like any other outcome, from the loop.
+            connectError = code
         }
-        self.bufferEvent = bufferEvent
-        input = Buffer(pointer: bufferevent_get_input(bufferEvent))
-        output = Buffer(pointer: bufferevent_get_output(bufferEvent))
-        installCallbacks()
         isConnecting = true
-        let result = try address.withSockaddr { (pointer, length) throws(SystemError) -> Int32 in
-            bufferevent_socket_connect(bufferEvent, UnsafeMutablePointer(mutating: pointer), Int32(length))
+        try attachReadEvent()
+        try makeWriteEvent()
+        if connectError != 0 {
+            event_active(writeEvent, Int32(EV_WRITE), 0)
+        } else {
+            event_add(writeEvent, nil)
         }
-        if result < 0 {
-            let code = hoptrace_errno()
-            bufferevent_free(bufferEvent)
-            self.bufferEvent = nil
-            throw SystemError("connect to \(address)", code: code)
-        }
-        try attachReadEvent(bufferevent_getfd(bufferEvent))
+        isWriting = true
     }
 
     deinit {
         if let readEvent { event_free(readEvent) }
-        if let bufferEvent { bufferevent_free(bufferEvent) }
+        if let writeEvent { event_free(writeEvent) }
+        evbuffer_free(input.pointer)
+        evbuffer_free(output.pointer)
+        if descriptor >= 0 { Glibc.close(descriptor) }
     }
 
-    private func installCallbacks() {
-        bufferevent_setcb(
-            bufferEvent,
-            nil,
-            { _, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didWrite() },
-            { _, what, context in Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().didEvent(what) },
-            Unmanaged.passUnretained(self).toOpaque()
-        )
-        // The bufferevent neither reads (our read event does) nor keeps its write event
-        // armed (see `flush()`); a new bufferevent starts with writing enabled.
-        bufferevent_disable(bufferEvent, Int16(EV_READ | EV_WRITE))
-    }
-
-    private func attachReadEvent(_ descriptor: Int32) throws(SystemError) {
-        self.descriptor = descriptor
-        // A bufferevent freezes the end of its input so only its read path fills it; that
-        // read path is now this object's.
-        evbuffer_unfreeze(input.pointer, 0)
+    private func attachReadEvent() throws(SystemError) {
+        loop.reserveDescriptorRecords(through: descriptor)
         readEvent = event_new(loop.base, descriptor, Int16(EV_READ | EV_CLOSED | EV_PERSIST), { _, what, context in
             Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().readEventFired(what)
         }, Unmanaged.passUnretained(self).toOpaque())
@@ -149,38 +146,21 @@ public final class Connection {
         updateReadEvent()
     }
 
-    private static func setNoDelay(_ descriptor: Int32) {
+    func makeWriteEvent() throws(SystemError) {
+        guard writeEvent == nil else { return }
+        writeEvent = event_new(loop.base, descriptor, Int16(EV_WRITE | EV_PERSIST), { _, what, context in
+            Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue().writeEventFired(what)
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard writeEvent != nil else { throw SystemError("event_new") }
+    }
+
+    static func setNoDelay(_ descriptor: Int32) {
         guard descriptor >= 0 else { return }
         var one: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     public var isOpen: Bool { state == .open }
-
-    // MARK: Writing
-
-    /// Writes queued output to the socket now, and arms the write event only for what the
-    /// socket did not take. bufferevent would instead add and remove its write event
-    /// around every write (two `epoll_ctl` calls); a proxy writes on almost every turn.
-    /// Call it after queuing output, at the end of a callback.
-    public func flush() {
-        guard state == .open || state == .flushing, !isConnecting, !isWriting, !output.isEmpty else { return }
-        // A bufferevent freezes the front of its output so only its own write path drains
-        // it; this is that write path, run early.
-        evbuffer_unfreeze(output.pointer, 1)
-        let written = evbuffer_write(output.pointer, descriptor)
-        evbuffer_freeze(output.pointer, 1)
-        if written > 0, output.isEmpty { return }
-        // The socket is full (EAGAIN) or failed: libevent's write path waits for it and
-        // reports any error as an event.
-        isWriting = true
-        bufferevent_enable(bufferEvent, Int16(EV_WRITE))
-    }
-
-    /// `connectionDidDrain` fires when the output falls to `bytes` or below.
-    public func setWriteLowWatermark(_ bytes: Int) {
-        bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), bytes, 0)
-    }
 
     /// Inactivity timeouts for reading and writing, in milliseconds (nil: none).
     /// After one fires, `.timedOut` is delivered.
@@ -189,9 +169,9 @@ public final class Connection {
             readTimeoutMilliseconds = readMilliseconds
             if shouldRead { updateReadEvent() }
         }
-        var write = timeval(tv_sec: (writeMilliseconds ?? 0) / 1000, tv_usec: ((writeMilliseconds ?? 0) % 1000) * 1000)
-        withUnsafePointer(to: &write) { writePointer in
-            _ = bufferevent_set_timeouts(bufferEvent, nil, writeMilliseconds == nil ? nil : writePointer)
+        if writeTimeoutMilliseconds != writeMilliseconds {
+            writeTimeoutMilliseconds = writeMilliseconds
+            if isWriting, !isConnecting { armWriteEvent() }
         }
     }
 
@@ -204,8 +184,8 @@ public final class Connection {
         delegate = nil
         lingerTimer?.cancel()
         if let readEvent { event_del(readEvent) }
-        bufferevent_disable(bufferEvent, Int16(EV_READ | EV_WRITE))
-        bufferevent_setcb(bufferEvent, nil, nil, nil, nil)
+        if let writeEvent { event_del(writeEvent) }
+        isWriting = false
         loop.deferRelease(self)
         selfReference = nil
         let didClose = self.didClose
@@ -223,7 +203,7 @@ public final class Connection {
         delegate = nil
         input.drain(input.count)
         updateReadEvent()
-        setWriteLowWatermark(0)
+        writeLowWatermark = 0
         setTimeouts(readMilliseconds: nil, writeMilliseconds: flushMilliseconds)
         lingerTimer = Timer(loop: loop) { [unowned self] in close() }
         lingerTimer!.schedule(milliseconds: flushMilliseconds + lingerMilliseconds)
@@ -232,45 +212,17 @@ public final class Connection {
         if output.isEmpty && !isConnecting { startLingering() }
     }
 
-    private func startLingering() {
+    func startLingering() {
         state = .lingering
         shutdown(descriptor, Int32(SHUT_WR))
+        disarmWriteEvent()
         setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         lingerTimer?.schedule(milliseconds: lingerMilliseconds)
         updateReadEvent()
     }
 
-    // MARK: bufferevent callbacks (writing, connecting)
-
-    private func didWrite() {
-        if output.isEmpty, isWriting {
-            // Drained: stop libevent from re-arming the write event on every append.
-            isWriting = false
-            bufferevent_disable(bufferEvent, Int16(EV_WRITE))
-        }
-        switch state {
-        case .open: delegate?.connectionDidDrain(self)
-        case .flushing: if output.isEmpty { startLingering() }
-        case .lingering, .closed: break
-        }
-    }
-
-    private func didEvent(_ what: Int16) {
-        let flags = Int32(what)
-        let event: ConnectionEvent
-        if flags & Int32(BEV_EVENT_CONNECTED) != 0 {
-            Self.setNoDelay(descriptor)
-            isConnecting = false
-            flush()
-            event = .connected
-        } else if flags & Int32(BEV_EVENT_TIMEOUT) != 0 {
-            event = .timedOut
-        } else if flags & Int32(BEV_EVENT_EOF) != 0 {
-            event = .endOfStream
-        } else {
-            event = .failed(hoptrace_errno())
-        }
-        isConnecting = false
+    /// Reports `event` to the delegate, or ends a graceful close.
+    func deliver(_ event: ConnectionEvent) {
         switch state {
         case .open:
             delegate?.connection(self, didReceive: event)

@@ -59,6 +59,42 @@ public final class EventLoop: @unchecked Sendable {
         didReachReleasePoint()
     }
 
+    /// Descriptor numbers below this already have libevent's record in this loop.
+    private var recordedDescriptors: Int32 = 0
+
+    /// libevent keeps a small record per descriptor number it ever watched in a loop,
+    /// made on first use and never freed. Made one by one during a burst of new
+    /// connections, those records end up scattered among the connections' own memory,
+    /// and after the burst each pins its page: the allocator cannot give the closed
+    /// connections' memory back. So when a new descriptor is past the records made so far,
+    /// the records up to twice its number are made at once, side by side (a descriptor
+    /// number is registered and unregistered; free numbers through a duplicate of a
+    /// descriptor of our own). Loop thread only.
+    public func reserveDescriptorRecords(through descriptor: Int32) {
+        guard descriptor >= recordedDescriptors else { return }
+        let end = max(descriptor * 2, 1024)
+        let source = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
+        guard source >= 0, let event = event_new(base, -1, 0, { _, _, _ in }, nil) else { return }
+        defer {
+            event_free(event)
+            close(source)
+        }
+        var number = recordedDescriptors
+        while number < end {
+            var owned: Int32 = -1
+            if fcntl(number, F_GETFD) == -1 {
+                owned = fcntl(source, F_DUPFD_CLOEXEC, number)
+                if owned < 0 { break }
+            }
+            let watched = owned >= 0 ? owned : number
+            event_assign(event, base, watched, Int16(EV_READ), { _, _, _ in }, nil)
+            if event_add(event, nil) == 0 { event_del(event) }
+            if owned >= 0 { close(owned) }
+            number = max(number, watched) + 1
+        }
+        recordedDescriptors = number
+    }
+
     /// Asks the loop to return from `run()`. Any thread.
     public func stop() {
         post { [self] in event_base_loopbreak(base) }

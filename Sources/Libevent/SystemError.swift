@@ -25,6 +25,12 @@ func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(Syste
     return result
 }
 
+/// Gives memory the allocator holds free back to the system (glibc's `malloc_trim`, every
+/// arena). Takes a moment on a large heap: call it when a burst is over, not per request.
+public func releaseFreeMemory() {
+    hoptrace_malloc_trim()
+}
+
 /// Names the calling thread, for `top -H` and profilers (the first 15 bytes count).
 public func nameCurrentThread(_ name: String) {
     hoptrace_set_thread_name(name)

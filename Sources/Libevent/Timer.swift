@@ -3,12 +3,20 @@ import Glibc
 #endif
 import CLibevent
 
+/// Told when a `Timer` made without an action fires (no closure to allocate: a timer
+/// can be handed from one owner to the next).
+public protocol TimerTarget: AnyObject {
+    func timerFired(_ timer: Timer)
+}
+
 /// A one-shot timer on an event loop. Owned by the object it times; freed in `deinit`.
 /// Loop thread only.
 public final class Timer {
     private let loop: EventLoop
     private var event: OpaquePointer!
-    private let action: () -> Void
+    private let action: (() -> Void)?
+    /// Not retained: the target owns the timer, and clears this before letting it go.
+    public unowned(unsafe) var target: TimerTarget?
     private var scheduledMilliseconds = -1
 
     /// `action` runs on the loop's thread when the timer fires. It usually captures its
@@ -16,6 +24,17 @@ public final class Timer {
     public init(loop: EventLoop, action: @escaping () -> Void) {
         self.loop = loop
         self.action = action
+        makeEvent()
+    }
+
+    /// A timer that tells its `target` when it fires.
+    public init(loop: EventLoop) {
+        self.loop = loop
+        self.action = nil
+        makeEvent()
+    }
+
+    private func makeEvent() {
         event = hoptrace_evtimer_new(loop.base, { _, _, context in
             Unmanaged<Timer>.fromOpaque(context!).takeUnretainedValue().didFire()
         }, Unmanaged.passUnretained(self).toOpaque())
@@ -41,7 +60,7 @@ public final class Timer {
 
     private func didFire() {
         scheduledMilliseconds = -1
-        action()
+        if let action { action() } else { target?.timerFired(self) }
     }
 }
 

@@ -9,7 +9,7 @@ extension ClientSession {
     func finishLocally(_ exchange: Exchange, error: ProxyError, forceClose: Bool = false) {
         exchange.error = error
         exchange.status = error.status
-        upstreamTimer.cancel()
+        cancelDeadline()
         endAttempt(exchange, error: error)
         exchange.upstream?.close()
         exchange.upstream = nil
@@ -32,7 +32,7 @@ extension ClientSession {
 
     /// Answers without a parsed request (malformed head, head timeout), then closes.
     func respondWithoutExchange(_ error: ProxyError) {
-        clientTimer.cancel()
+        cancelDeadline()
         client.output.append(LocalResponse.bytes(status: error.status, message: error.message, close: true))
         let spanIDs = recordRejectionSpan(error)
         if let log = worker.accessLog {

@@ -45,7 +45,7 @@ extension ClientSession {
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
     /// 431 …): a new trace, named `HTTP`. Returns the ids for the access log.
     func recordRejectionSpan(_ error: ProxyError) -> (traceID: String, spanID: String) {
-        let trace = worker.decideTrace(nil, peer: peer)
+        let trace = worker.decideTrace(nil, peerIP: peerIP)
         let spanID = worker.ids.spanID()
         if trace.sampled {
             let now = Self.now()

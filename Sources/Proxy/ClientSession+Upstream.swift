@@ -48,7 +48,7 @@ extension ClientSession {
         }
         exchange.sentHeadLength = exchange.upstreamHead.count + traceFields.count
         // The response deadline starts once the whole request is written (`requestWasSent`).
-        if exchange.upstreamConnected { upstreamTimer.cancel() } else { upstreamTimer.schedule(milliseconds: configuration.timeouts.connect) }
+        if exchange.upstreamConnected { cancelDeadline() } else { scheduleDeadline(milliseconds: configuration.timeouts.connect) }
     }
 
     /// The whole request (head and body) is written to the upstream: from now on
@@ -56,7 +56,7 @@ extension ClientSession {
     func requestWasSent(_ exchange: Exchange) {
         guard exchange.upstreamConnected, exchange.response == nil, phase == .proxying else { return }
         exchange.requestSent = true
-        upstreamTimer.schedule(milliseconds: configuration.timeouts.upstreamHeader)
+        scheduleDeadline(milliseconds: configuration.timeouts.upstreamHeader)
     }
 
     /// Retries once on the next server when allowed, otherwise answers with `error`.
@@ -66,7 +66,7 @@ extension ClientSession {
             failUpstream(exchange, error)
             return
         }
-        upstreamTimer.cancel()
+        cancelDeadline()
         endAttempt(exchange, error: error)
         if replayQueued {
             connectUpstream(exchange, server: next, allowPooled: false, carrying: connection)
@@ -80,7 +80,7 @@ extension ClientSession {
     /// the client keeps what arrived and its connection closes (no fabricated end).
     func failUpstream(_ exchange: Exchange, _ error: ProxyError) {
         if error.isConnectFailure { worker.resolver?.refreshSoon() }
-        upstreamTimer.cancel()
+        cancelDeadline()
         endAttempt(exchange, error: error)
         exchange.upstream?.close()
         exchange.upstream = nil
@@ -120,7 +120,7 @@ extension ClientSession {
             exchange.upstreamConnected = true
             exchange.attempt?.connectedNanoseconds = Self.now()
             // Connected: the request is being written; `requestWasSent` starts the next deadline.
-            upstreamTimer.cancel()
+            cancelDeadline()
             return
         }
         if !exchange.upstreamConnected {
@@ -211,7 +211,7 @@ extension ClientSession {
     }
 
     private func startResponse(_ exchange: Exchange, _ head: ResponseHead) {
-        upstreamTimer.cancel()
+        cancelDeadline()
         exchange.response = head
         exchange.status = head.status
         exchange.attempt?.status = head.status
@@ -296,7 +296,7 @@ extension ClientSession {
     }
 
     private func responseComplete(_ exchange: Exchange) {
-        upstreamTimer.cancel()
+        cancelDeadline()
         endAttempt(exchange, error: nil)
         if let upstream = exchange.upstream, let server = exchange.server, let route = exchange.route {
             exchange.upstream = nil
@@ -315,8 +315,7 @@ extension ClientSession {
     // MARK: Tunnel
 
     private func startTunnel(_ exchange: Exchange, _ head: ResponseHead) {
-        upstreamTimer.cancel()
-        clientTimer.cancel()
+        cancelDeadline()
         exchange.response = head
         exchange.status = 101
         exchange.attempt?.status = 101
@@ -327,7 +326,7 @@ extension ClientSession {
         client.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         exchange.upstream?.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         // One inactivity deadline for the tunnel: any byte either way restarts it.
-        upstreamTimer.schedule(milliseconds: configuration.timeouts.tunnel)
+        scheduleDeadline(milliseconds: configuration.timeouts.tunnel)
         writeAccessLog(exchange)
         client.enableReading()
         tunnelPump(from: client)
@@ -339,7 +338,7 @@ extension ClientSession {
     func tunnelPump(from source: Connection) {
         guard let upstream = exchange?.upstream else { return }
         let destination = source === client ? upstream : client
-        if !source.input.isEmpty { upstreamTimer.schedule(milliseconds: configuration.timeouts.tunnel) }
+        if !source.input.isEmpty { scheduleDeadline(milliseconds: configuration.timeouts.tunnel) }
         source.input.moveAll(to: destination.output)
         if destination.output.count >= Self.highWatermark {
             source.disableReading()
@@ -358,7 +357,7 @@ extension ClientSession {
     /// close both gracefully. The spans record `reason`.
     func endTunnel(_ reason: TunnelEnd) {
         guard phase == .tunnelling, let upstream = exchange?.upstream else { return }
-        upstreamTimer.cancel()
+        cancelDeadline()
         if exchange?.tunnelEnd == nil { exchange?.tunnelEnd = reason }
         upstream.input.moveAll(to: client.output)
         client.input.moveAll(to: upstream.output)

@@ -1,15 +1,18 @@
 import Config
 import HTTP1
 import Libevent
+import Tracing
 
 /// One client connection: reads requests one at a time, proxies each, answers in order.
 ///
-/// Phases: `waitingForRequest` (reading a head, under the idle or head deadline),
+/// Phases: `waitingForRequest` (reading a head: the client connection's read timeout
+/// is the idle limit, or the first request's head limit until a byte comes; a partial
+/// head has a whole-head deadline),
 /// `proxying` (an `Exchange` is in flight; pipelined bytes wait in the input buffer),
 /// `tunnelling` (after a real 101), `closed`. The session is the delegate of both its
 /// client connection and the upstream connection of its exchange.
 /// Loop thread only.
-final class ClientSession: ConnectionDelegate {
+final class ClientSession: ConnectionDelegate, TimerTarget {
     enum Phase: Equatable {
         case waitingForRequest
         case proxying
@@ -23,9 +26,8 @@ final class ClientSession: ConnectionDelegate {
 
     unowned let worker: Worker
     let client: Connection
-    let peer: SocketAddress
+    let peerIP: PeerIP
     let peerText: String
-    let peerHost: [UInt8]
     /// The peer for span attributes, formatted once.
     let spanPeer: Peer
     var configuration: RuntimeConfiguration
@@ -34,35 +36,62 @@ final class ClientSession: ConnectionDelegate {
     var exchange: Exchange?
     /// The client sent FIN after its request; answer, then close.
     var clientFinished = false
-    /// Deadline for the request head, or the idle deadline between requests.
-    lazy var clientTimer = Timer(loop: client.loop) { [unowned self] in
-        clientTimerFired()
-        flushOutputs()
-    }
-    var clientTimerIsIdle = false
+    /// The one deadline a session keeps at a time, taken from the worker while needed:
+    /// the whole request head (a partial head), connecting upstream, the response head,
+    /// the tunnel's inactivity. What it means follows from `phase`.
+    private var deadline: Timer?
+    /// When the current request head's time started: the connection's accept, or the
+    /// first byte of a later request (monotonic nanoseconds).
+    private var headStartNanoseconds: Int64
+    /// A partial head is buffered and its deadline runs.
+    private var headDeadlineRunning = false
+    /// Between requests with nothing received yet.
+    private var isIdle = false
     private var isServingBufferedRequests = false
-    /// Deadline for connecting upstream, then for the upstream response head.
-    lazy var upstreamTimer = Timer(loop: client.loop) { [unowned self] in
-        upstreamTimerFired()
-        flushOutputs()
-    }
 
     init(worker: Worker, client: Connection, peer: SocketAddress, configuration: RuntimeConfiguration) {
         self.worker = worker
         self.client = client
-        self.peer = peer
+        self.peerIP = PeerIP(peer)
         self.peerText = peer.description
         self.spanPeer = Peer(peer)
-        self.peerHost = Array(spanPeer.host.utf8)
         self.configuration = configuration
+        self.headStartNanoseconds = Timestamp.monotonicNanoseconds()
         self.scanner = HeadScanner(maxHeadBytes: configuration.limits.maxHeaderBytes)
         client.delegate = self
         // The session counts as open (and keeps a draining worker running) until its
         // client connection has finished flushing and is really closed.
         client.didClose = { [unowned self, unowned worker] in worker.sessionDidClose(self) }
         client.setReadHighWatermark(configuration.limits.maxHeaderBytes + 16 * 1024)
-        client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
-        clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
+        // Until a first byte comes, the read timeout is the head's deadline: a client that
+        // never speaks is closed quietly (the worker holds no timer for it).
+        client.setTimeouts(readMilliseconds: configuration.timeouts.requestHeader, writeMilliseconds: configuration.timeouts.idle)
+    }
+
+    // MARK: Deadline
+
+    func scheduleDeadline(milliseconds: Int) {
+        if deadline == nil { deadline = worker.takeTimer(for: self) }
+        deadline!.schedule(milliseconds: milliseconds)
+    }
+
+    func cancelDeadline() {
+        deadline?.cancel()
+    }
+
+    private func releaseDeadline() {
+        guard let deadline else { return }
+        self.deadline = nil
+        worker.giveBack(deadline)
+    }
+
+    func timerFired(_ timer: Timer) {
+        switch phase {
+        case .waitingForRequest: headDeadlinePassed()
+        case .proxying, .tunnelling: upstreamTimerFired()
+        case .closed: break
+        }
+        flushOutputs()
     }
 
     // MARK: Client callbacks
@@ -166,13 +195,14 @@ final class ClientSession: ConnectionDelegate {
         isServingBufferedRequests = true
         defer { isServingBufferedRequests = false }
         while phase == .waitingForRequest, !client.input.isEmpty {
-            if clientTimerIsIdle {
-                // The first byte of a request starts its whole-head deadline.
-                clientTimerIsIdle = false
-                clientTimer.schedule(milliseconds: configuration.timeouts.requestHeader)
+            if isIdle {
+                // The first byte of a request on a kept-alive connection starts its head's time.
+                isIdle = false
+                headStartNanoseconds = Timestamp.monotonicNanoseconds()
             }
             switch scanner.scan({ client.input.forEachChunk(from: $0, $1) }) {
             case .needMore:
+                startHeadDeadline()
                 return
             case .failed(let error):
                 rejectRequest(error)
@@ -192,13 +222,24 @@ final class ClientSession: ConnectionDelegate {
         }
     }
 
+    /// A partial head: the rest must come within `request_header` of its start, however
+    /// it trickles (the read timeout would restart with each byte).
+    private func startHeadDeadline() {
+        guard !headDeadlineRunning else { return }
+        headDeadlineRunning = true
+        client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
+        let elapsed = Int((Timestamp.monotonicNanoseconds() - headStartNanoseconds) / 1_000_000)
+        scheduleDeadline(milliseconds: configuration.timeouts.requestHeader - elapsed)
+    }
+
     private func startExchange(_ head: RequestHead) {
-        clientTimer.cancel()
+        cancelDeadline()
+        headDeadlineRunning = false
         configuration = worker.configuration
         let route = configuration.routing.match(head)
         let exchange = Exchange(
             head: head, route: route, limits: configuration.limits,
-            trace: worker.decideTrace(head, peer: peer), serverSpanID: worker.ids.spanID())
+            trace: worker.decideTrace(head, peerIP: peerIP), serverSpanID: worker.ids.spanID())
         self.exchange = exchange
         phase = .proxying
         guard let route else {
@@ -211,13 +252,14 @@ final class ClientSession: ConnectionDelegate {
             abort(exchange, reason: .clientGone)
             return
         }
-        exchange.upstreamHead = HeaderPolicy.upstreamRequestHead(head, route: route, peerHost: peerHost)
+        exchange.upstreamHead = HeaderPolicy.upstreamRequestHead(head, route: route, peerHost: spanPeer.host)
         if head.expectsContinue, head.framing != .none {
             client.output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
-        if head.framing != .none {
-            client.setTimeouts(readMilliseconds: configuration.timeouts.idle, writeMilliseconds: configuration.timeouts.idle)
-        }
+        // A body must keep coming (`idle`); a complete request waits on the upstream alone.
+        client.setTimeouts(
+            readMilliseconds: head.framing == .none ? nil : configuration.timeouts.idle,
+            writeMilliseconds: configuration.timeouts.idle)
         guard let server = worker.pools.nextServer(of: route.upstream) else {
             finishLocally(exchange, error: .unresolved(route.upstream), forceClose: !exchange.requestBodyDone)
             return
@@ -285,7 +327,7 @@ final class ClientSession: ConnectionDelegate {
     func failRequestBody(_ exchange: Exchange, _ error: ProxyError) {
         exchange.upstream?.close()
         exchange.upstream = nil
-        upstreamTimer.cancel()
+        cancelDeadline()
         if exchange.responseStarted {
             exchange.error = error
             finishExchange(exchange, closeClient: true)
@@ -296,7 +338,7 @@ final class ClientSession: ConnectionDelegate {
 
     // MARK: Timers
 
-    private func clientTimerFired() {
+    private func headDeadlinePassed() {
         guard phase == .waitingForRequest else { return }
         if client.input.isEmpty && scanner.bytesScanned == 0 {
             // Idle keep-alive connection, or a client that never spoke: close quietly.
@@ -317,9 +359,16 @@ final class ClientSession: ConnectionDelegate {
             closeAfterFlush()
             return
         }
+        releaseDeadline()
+        headDeadlineRunning = false
         client.enableReading()
-        clientTimerIsIdle = client.input.isEmpty
-        clientTimer.schedule(milliseconds: clientTimerIsIdle ? configuration.timeouts.idle : configuration.timeouts.requestHeader)
+        isIdle = client.input.isEmpty
+        if isIdle {
+            client.setTimeouts(readMilliseconds: configuration.timeouts.idle, writeMilliseconds: configuration.timeouts.idle)
+        } else {
+            // Pipelined bytes: the next head's time starts now.
+            headStartNanoseconds = Timestamp.monotonicNanoseconds()
+        }
         serveBufferedRequests()
     }
 
@@ -327,8 +376,7 @@ final class ClientSession: ConnectionDelegate {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
-        clientTimer.cancel()
-        upstreamTimer.cancel()
+        releaseDeadline()
         if let exchange {
             if phase == .tunnelling, exchange.tunnelEnd == nil { exchange.tunnelEnd = .shutdown }
             // Cut mid-exchange (client gone, tunnel closed, shutdown): the spans still end.

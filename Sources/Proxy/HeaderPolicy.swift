@@ -14,7 +14,7 @@ import W3CTraceContext
 enum HeaderPolicy {
     /// The head sent upstream for a request.
     static func upstreamRequestHead(
-        _ head: RequestHead, route: CompiledRoute, peerHost: [UInt8]
+        _ head: RequestHead, route: CompiledRoute, peerHost: String
     ) -> [UInt8] {
         let source = head.bytes
         var writer = HeadWriter(capacity: source.count + 128)
@@ -74,7 +74,7 @@ enum HeaderPolicy {
             writer.append(source, range)
             writer.append(", ")
         }
-        writer.append(contentsOf: peerHost)
+        writer.append(peerHost)
         writer.append("\r\nX-Forwarded-Proto: http\r\n")
         if let authority = head.host {
             writer.append("X-Forwarded-Host: ")

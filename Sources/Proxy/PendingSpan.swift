@@ -195,6 +195,29 @@ struct Peer: Sendable {
     }
 }
 
+/// A client's IP address as a connection keeps it: 17 bytes, where a `SocketAddress` takes
+/// 132 (an idle connection's memory counts).
+struct PeerIP: Sendable {
+    private var high: UInt64 = 0
+    private var low: UInt64 = 0
+    private var length: UInt8
+
+    init(_ address: SocketAddress) {
+        let bytes = address.ipBytes
+        length = UInt8(bytes.count)
+        for (index, byte) in bytes.enumerated() {
+            if index < 8 { high |= UInt64(byte) << (56 - 8 * index) } else { low |= UInt64(byte) << (56 - 8 * (index - 8)) }
+        }
+    }
+
+    /// 4 or 16 bytes, network order.
+    var bytes: [UInt8] {
+        (0..<Int(length)).map { index in
+            UInt8(truncatingIfNeeded: (index < 8 ? high >> (56 - 8 * index) : low >> (56 - 8 * (index - 8))))
+        }
+    }
+}
+
 /// Text helpers for span attributes.
 enum SpanText {
     /// Query values that carry credentials or signatures are replaced by `REDACTED`

@@ -67,6 +67,8 @@ final class Worker: @unchecked Sendable {
             pools.closeAll()
             flushSpans()
             spanFlushTimer = nil
+            trimTimer = nil
+            spareTimers.removeAll()
             loop.releaseDeferred()
             didStop(index)
         }
@@ -123,13 +125,35 @@ final class Worker: @unchecked Sendable {
         if let removed = sessions.removeValue(forKey: ObjectIdentifier(session)) {
             loop.deferRelease(removed)
         }
+        closedSinceTrim += 1
+        if closedSinceTrim == Self.closesBeforeTrim { scheduleTrim() }
         stopIfDrained()
+    }
+
+    // MARK: Giving memory back
+
+    /// Sessions closed since memory was last given back.
+    private var closedSinceTrim = 0
+    private var trimTimer: Timer?
+    static let closesBeforeTrim = 1_024
+    static let trimDelayMilliseconds = 1_000
+
+    /// After a burst of connections has closed, the allocator keeps the freed pages for
+    /// reuse; a second later (the burst is likely over), give them back to the system.
+    private func scheduleTrim() {
+        if trimTimer == nil {
+            trimTimer = Timer(loop: loop) { [unowned self] in
+                closedSinceTrim = 0
+                releaseFreeMemory()
+            }
+        }
+        trimTimer!.schedule(milliseconds: Self.trimDelayMilliseconds)
     }
 
     // MARK: Tracing
 
     /// Decides the trace of a request from its headers and its peer, before any span.
-    func decideTrace(_ head: RequestHead?, peer: SocketAddress) -> TraceDecision {
+    func decideTrace(_ head: RequestHead?, peerIP: PeerIP) -> TraceDecision {
         let settings = tracing.settings
         var incoming: IncomingTraceContext?
         if let head {
@@ -141,7 +165,7 @@ final class Worker: @unchecked Sendable {
             }
             if !parents.isEmpty { incoming = IncomingTraceContext.parse(traceparent: parents, tracestate: states) }
         }
-        let trusted = incoming != nil && configuration.trustedNetworks.contains(peer.ipBytes)
+        let trusted = incoming != nil && configuration.trustedNetworks.contains(peerIP.bytes)
         let sampler = settings.isRecording ? settings.sampler : .alwaysOff
         return TraceDecision.decide(
             incoming: incoming, peerTrusted: trusted, untrusted: configuration.untrustedContext,
@@ -166,6 +190,26 @@ final class Worker: @unchecked Sendable {
         spanBuffer.removeAll(keepingCapacity: true)
         spanFlushTimer?.cancel()
         pipeline.submit(batch)
+    }
+
+    // MARK: Deadlines
+
+    /// Timers no session holds: a session takes one while it has a deadline to keep (a
+    /// partial head, an upstream attempt, a tunnel) and gives it back when idle, so an
+    /// idle keep-alive connection holds no timer.
+    private var spareTimers: [Timer] = []
+    static let maxSpareTimers = 256
+
+    func takeTimer(for target: TimerTarget) -> Timer {
+        let timer = spareTimers.popLast() ?? Timer(loop: loop)
+        timer.target = target
+        return timer
+    }
+
+    func giveBack(_ timer: Timer) {
+        timer.cancel()
+        timer.target = nil
+        if spareTimers.count < Self.maxSpareTimers { spareTimers.append(timer) }
     }
 
     private func stopIfDrained() {
