@@ -7,7 +7,15 @@ let package = Package(
     name: "hoptrace",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "hoptrace", targets: ["hoptrace"])
+        .executable(name: "hoptrace", targets: ["hoptrace"]),
+        // Libraries only for the fuzz package in Fuzz/, which depends on this one by path.
+        .library(name: "HTTP1", targets: ["HTTP1"]),
+        .library(name: "Config", targets: ["Config"]),
+        .library(name: "Libevent", targets: ["Libevent"]),
+        .library(name: "Tracing", targets: ["Tracing"]),
+        .library(name: "LocalServer", targets: ["LocalServer"]),
+        .library(name: "Receiver", targets: ["Receiver"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
