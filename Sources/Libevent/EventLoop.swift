@@ -67,9 +67,9 @@ public final class EventLoop: @unchecked Sendable {
     /// connections, those records end up scattered among the connections' own memory,
     /// and after the burst each pins its page: the allocator cannot give the closed
     /// connections' memory back. So when a new descriptor is past the records made so far,
-    /// the records up to twice its number are made at once, side by side (a descriptor
-    /// number is registered and unregistered; free numbers through a duplicate of a
-    /// descriptor of our own). Loop thread only.
+    /// the records up to twice its number are made at once, side by side: each free
+    /// number is taken by a duplicate of a descriptor of our own, registered, unregistered
+    /// and closed (numbers in use are left alone). Loop thread only.
     public func reserveDescriptorRecords(through descriptor: Int32) {
         guard descriptor >= recordedDescriptors else { return }
         let end = max(descriptor * 2, 1024)
@@ -81,16 +81,13 @@ public final class EventLoop: @unchecked Sendable {
         }
         var number = recordedDescriptors
         while number < end {
-            var owned: Int32 = -1
-            if fcntl(number, F_GETFD) == -1 {
-                owned = fcntl(source, F_DUPFD_CLOEXEC, number)
-                if owned < 0 { break }
-            }
-            let watched = owned >= 0 ? owned : number
-            event_assign(event, base, watched, Int16(EV_READ), { _, _, _ in }, nil)
+            // The lowest free number from `number` on (numbers in use are skipped).
+            let owned = fcntl(source, F_DUPFD_CLOEXEC, number)
+            if owned < 0 { break }
+            event_assign(event, base, owned, Int16(EV_READ), { _, _, _ in }, nil)
             if event_add(event, nil) == 0 { event_del(event) }
-            if owned >= 0 { close(owned) }
-            number = max(number, watched) + 1
+            close(owned)
+            number = owned + 1
         }
         recordedDescriptors = number
     }
