@@ -246,8 +246,10 @@ struct ConfigReader {
                     }
                 }
                 if key == "capture_request_headers" { tracing.captureRequestHeaders = names } else { tracing.captureResponseHeaders = names }
+            case "max_concurrent_exports":
+                if let number = reader.integer(path, value, in: 1...64) { tracing.maxConcurrentExports = number }
             default:
-                reader.problem(path, keyNode, "unknown key (expected trusted_networks, untrusted_context, traceresponse, server_timing, capture_request_headers, capture_response_headers)")
+                reader.problem(path, keyNode, "unknown key (expected trusted_networks, untrusted_context, traceresponse, server_timing, capture_request_headers, capture_response_headers, max_concurrent_exports)")
             }
         }
         return tracing

@@ -64,6 +64,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         /// Set-Cookie and Proxy-Authorization are never recorded.
         public var captureRequestHeaders: [String] = []
         public var captureResponseHeaders: [String] = []
+        /// OTLP exports in flight at once, each on its own connection (1–64). Default 16:
+        /// enough for a single worker's spans to a collector 100 ms away.
+        public var maxConcurrentExports = 16
 
         public init() {}
     }

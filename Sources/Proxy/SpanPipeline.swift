@@ -215,6 +215,11 @@ final class SpanPipeline: @unchecked Sendable {
             reportDrops(dropped)
             if stopping {
                 exporter?.shutdown()
+                if dropped > 0 {
+                    logger.warning("span queue summary: spans dropped before export (the queue was full)", metadata: [
+                        "dropped_queue_full": "\(dropped)", "queue_capacity": "\(capacity)",
+                    ])
+                }
                 return
             }
         }

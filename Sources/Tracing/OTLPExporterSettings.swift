@@ -12,6 +12,10 @@ public struct OTLPExporterSettings: Sendable, Equatable {
     public var maxQueueSize: Int
     public var maxExportBatchSize: Int
     public var scheduleDelayMilliseconds: Int
+    /// Exports in flight at once, each on its own connection (`tracing.max_concurrent_exports`).
+    public var maxConcurrentExports = 16
+    /// One export's body at most, before gzip, when batches grow past the batch size.
+    public var maxExportBytes = 4 * 1024 * 1024
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.useTLS == rhs.useTLS && lhs.host == rhs.host && lhs.port == rhs.port && lhs.path == rhs.path
@@ -19,6 +23,7 @@ public struct OTLPExporterSettings: Sendable, Equatable {
             && lhs.gzip == rhs.gzip && lhs.timeoutMilliseconds == rhs.timeoutMilliseconds
             && lhs.maxQueueSize == rhs.maxQueueSize && lhs.maxExportBatchSize == rhs.maxExportBatchSize
             && lhs.scheduleDelayMilliseconds == rhs.scheduleDelayMilliseconds
+            && lhs.maxConcurrentExports == rhs.maxConcurrentExports && lhs.maxExportBytes == rhs.maxExportBytes
     }
 
     /// `url` is the full traces URL (`TracingSettings` resolved it). Returns nil with a

@@ -46,7 +46,8 @@ extension OTLPHTTPExporter {
         case 200..<300:
             return (.delivered(rejected: Self.rejectedSpans(body, json: settings.json)), reusable)
         case 429, 502, 503, 504:
-            return (.retryable(reason: "the collector answered \(status)", retryAfterMilliseconds: Self.retryAfter(head)), reusable)
+            return (.retryable(
+                reason: "the collector answered \(status)", retryAfterMilliseconds: Self.retryAfter(head), throttled: status == 429), reusable)
         default:
             let text = String(decoding: body.prefix(200), as: UTF8.self)
             return (.rejected(reason: "the collector answered \(status): \(text)"), reusable)

@@ -11,34 +11,57 @@ import Glibc
 /// asked, HTTPS through OpenSSL — what Honeycomb and collectors accept.
 ///
 /// Rules (OpenTelemetry specification, OTLP exporter and batch span processor): batches
-/// of `maxExportBatchSize`, sent when full or every `scheduleDelayMilliseconds`; one
-/// export in flight. Retry only on 429, 502, 503, 504, a failed connection or a
-/// disconnect without a response, honouring `Retry-After`, otherwise exponential backoff
-/// with jitter, all within the export timeout, then the batch is dropped. Any other
-/// status: no retry. A 200 with `partial_success` is not retried; its rejected count is
-/// logged. At most 4 MiB of a response is read.
+/// of `maxExportBatchSize`, sent when full or every `scheduleDelayMilliseconds`. Up to
+/// `maxConcurrentExports` exports are in flight at once (the specification's "concurrent
+/// requests"), each on a sender thread of its own with its own kept connection, so a
+/// collector 50 ms away does not cap what gets out. When spans pile up while every sender
+/// is busy, the next batches grow, within `maxExportBytes`. Retry only on 429, 502, 503,
+/// 504, a failed connection or a disconnect without a response, honouring `Retry-After`,
+/// otherwise exponential backoff with jitter, all within the export timeout, then the
+/// batch is dropped; a 429 or a `Retry-After` pauses every sender. Any other status: no
+/// retry. A 200 with `partial_success` is not retried; its rejected count is logged. At
+/// most 4 MiB of a response is read. Exports are not ordered (OTLP does not need it).
 ///
-/// `@unchecked Sendable`: `export` and `shutdown` run on the span pipeline's thread only;
-/// the counters are behind a `Mutex` and `stopping` is atomic, for other threads to read
-/// and to interrupt a backoff.
+/// `@unchecked Sendable`: `export`, `forward`, `forceFlush` and `shutdown` run on the span
+/// pipeline's thread only (they alone touch the pending spans); senders share only the
+/// job queue and the counters (behind `Mutex`es) and atomics; `interrupt` is for any thread.
 public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     public struct Counters: Sendable, Equatable {
+        /// Spans taken for export (the proxy's and forwarded ones).
+        public var queuedSpans = 0
         public var exportedSpans = 0
+        /// Every span lost, whatever the reason; the three below say why.
         public var droppedSpans = 0
+        /// More pending than `OTEL_BSP_MAX_QUEUE_SIZE` (the collector did not keep up).
+        public var droppedQueueFull = 0
+        /// Exports that failed (refused, or no success within the export timeout).
+        public var droppedFailedExports = 0
+        /// Refused by the collector in a partial success.
+        public var droppedRejected = 0
         public var failedExports = 0
         public var retries = 0
+        /// Exports sent (each attempt that reached a response or failed counts once).
+        public var exports = 0
+        /// The most exports seen in flight at once.
+        public var maxInFlight = 0
         /// Spans of received requests delivered (also counted in `exportedSpans`).
         public var forwardedSpans = 0
     }
 
     public let settings: OTLPExporterSettings
-    private let resource: TraceResource
+    let resource: TraceResource
     private let preamble: OTLPEncoder.Preamble
-    private let logger: Logger
-    private let counters = Mutex(Counters())
-    private let stopping = Atomic<Bool>(false)
-    /// Set by `interrupt()`: the export in progress gives up its waits at once.
-    private let interrupted = Atomic<Bool>(false)
+    let logger: Logger
+    let counters = Mutex(Counters())
+    let stopping = Atomic<Bool>(false)
+    /// Set by `interrupt()`: backoffs end at once; waits on the collector end at the
+    /// shutdown deadline.
+    let interrupted = Atomic<Bool>(false)
+    /// Monotonic nanoseconds after which every wait on the collector gives up (0: none).
+    let shutdownDeadline = Atomic<UInt64>(0)
+    /// Monotonic nanoseconds before which no sender starts a request (a 429 or a
+    /// `Retry-After` pauses them all).
+    let pausedUntil = Atomic<UInt64>(0)
     /// Spans waiting for a full batch or the schedule: encoded already (protobuf), or as
     /// records (JSON).
     private var pending = OTLPSpanWriter()
@@ -47,14 +70,14 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     private var forwarded: [(request: [UInt8], spans: Int)] = []
     /// One forwarded export carries at most this much (more only for one large request).
     static let maxForwardedBodyBytes = 4 * 1024 * 1024
-    /// The connection to the collector, kept between exports while it allows.
-    private var connection: ExportConnection?
+    /// The senders and their queue.
+    let senders: ExportSenders
     private var lastSend = ExportConnection.monotonicNanoseconds()
-    private var lastProblemLog: UInt64 = 0
+    private let lastProblemLog = Atomic<UInt64>(0)
     /// Problems are logged at most this often.
     public static let logIntervalNanoseconds: UInt64 = 10_000_000_000
     public static let maxResponseBytes = 4 * 1024 * 1024
-    /// The final flush at shutdown gets this long, backoff included.
+    /// The final flush, with the exports then in flight, gets this long, backoff included.
     public static let shutdownMilliseconds = 3_000
 
     public init(settings: OTLPExporterSettings, resource: TraceResource, logger: Logger) {
@@ -62,6 +85,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         self.resource = resource
         self.preamble = OTLPEncoder.Preamble(resource)
         self.logger = logger
+        senders = ExportSenders(limit: max(1, settings.maxConcurrentExports))
     }
 
     public var currentCounters: Counters { counters.withLock { $0 } }
@@ -71,6 +95,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     public var takesEncodedSpans: Bool { !settings.json }
 
     public func export(_ spans: [SpanRecord]) {
+        if !spans.isEmpty { counters.withLock { $0.queuedSpans += spans.count } }
         if settings.json {
             pendingRecords.append(contentsOf: spans)
         } else {
@@ -83,7 +108,9 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     /// `takesEncodedSpans`.
     public func export(encoding encode: (inout OTLPSpanWriter) -> Void) {
         precondition(takesEncodedSpans, "OTLP/JSON takes span records")
+        let before = pending.spans.count
         encode(&pending)
+        counters.withLock { $0.queuedSpans += pending.spans.count - before }
         sendWhatIsDue()
     }
 
@@ -92,6 +119,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     public func export(encoded spans: EncodedSpans) {
         precondition(takesEncodedSpans, "OTLP/JSON takes span records")
         pending.spans.append(contentsOf: spans)
+        counters.withLock { $0.queuedSpans += spans.count }
         sendWhatIsDue()
     }
 
@@ -99,55 +127,150 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     /// requests concatenate; for OTLP/JSON its resource spans are written as JSON), with
     /// the next exports. The pipeline bounds how much may wait.
     public func forward(_ request: [UInt8], spanCount: Int) {
+        counters.withLock { $0.queuedSpans += spanCount }
         forwarded.append((request, spanCount))
         sendWhatIsDue()
     }
 
     private var pendingCount: Int { settings.json ? pendingRecords.count : pending.spans.count }
 
-    /// Full batches now; a partial one when the schedule delay has passed.
+    /// As many exports as there are free senders: full batches (larger when spans piled
+    /// up), forwarded requests, and a partial batch when the schedule delay has passed.
     private func sendWhatIsDue() {
         // The queue bound applies here too: a stalled collector must not grow memory.
         let excess = pendingCount - settings.maxQueueSize
         if excess > 0 {
             dropPending(excess)
-            counters.withLock { $0.droppedSpans += excess }
+            counters.withLock {
+                $0.droppedSpans += excess
+                $0.droppedQueueFull += excess
+            }
+            logProblem("spans arrive faster than the collector takes them; the oldest are dropped", ["dropped_now": "\(excess)"])
         }
-        while pendingCount >= settings.maxExportBatchSize, !stopping.load(ordering: .relaxed) {
-            sendPending(settings.maxExportBatchSize, budgetMilliseconds: settings.timeoutMilliseconds)
+        guard !stopping.load(ordering: .relaxed) else { return }
+        var free = senders.freeSlots
+        while free > 0, !forwarded.isEmpty {
+            dispatchForwarded()
+            free -= 1
         }
-        while !forwarded.isEmpty, !stopping.load(ordering: .relaxed) {
-            sendForwarded(budgetMilliseconds: settings.timeoutMilliseconds)
+        while free > 0, pendingCount >= settings.maxExportBatchSize {
+            dispatchPending(batchSize(freeSenders: free))
+            free -= 1
         }
         let elapsed = ExportConnection.monotonicNanoseconds() - lastSend
-        if pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000, !stopping.load(ordering: .relaxed) {
-            sendPending(pendingCount, budgetMilliseconds: settings.timeoutMilliseconds)
+        if free > 0, pendingCount > 0, elapsed >= UInt64(settings.scheduleDelayMilliseconds) * 1_000_000 {
+            dispatchPending(pendingCount)
         }
     }
 
-    /// Stops taking spans and sends what is pending once, within a short deadline that
-    /// also cuts any backoff short.
-    public func shutdown() {
-        stopping.store(true, ordering: .relaxed)
-        interrupted.store(false, ordering: .relaxed)  // the final flush has its own deadline
-        if pendingCount > 0 { sendPending(pendingCount, budgetMilliseconds: Self.shutdownMilliseconds) }
-        if !forwarded.isEmpty { sendForwarded(budgetMilliseconds: Self.shutdownMilliseconds) }
-        connection = nil
+    /// How many pending spans the next export takes: a batch, or when spans piled up while
+    /// the senders were busy, a share of them across the free senders, within
+    /// `maxExportBytes` (protobuf: counted exactly; JSON: about 1 KB a span).
+    private func batchSize(freeSenders: Int) -> Int {
+        let share = (pendingCount + freeSenders - 1) / freeSenders
+        var count = max(settings.maxExportBatchSize, min(share, pendingCount))
+        if settings.json {
+            count = min(count, max(settings.maxExportBatchSize, settings.maxExportBytes / 1024))
+        } else {
+            // The most spans, from the batch size up, whose encoding fits the byte cap.
+            var low = min(settings.maxExportBatchSize, count)
+            var high = count
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if pending.spans.prefix(middle).count <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
+            }
+            count = low
+        }
+        return min(count, pendingCount)
     }
 
-    /// Interrupts the export in progress, its backoff or its waits on the collector (from
-    /// any thread); the pipeline then calls `shutdown()` for the final flush.
+    /// Sends everything pending now and waits until no export is in flight (the
+    /// specification's ForceFlush), at most `timeoutMilliseconds` (default: twice the
+    /// export timeout). Pipeline thread (or a test).
+    public func forceFlush(timeoutMilliseconds: Int? = nil) {
+        let budget = UInt64(timeoutMilliseconds ?? 2 * settings.timeoutMilliseconds + 1_000) * 1_000_000
+        let deadline = ExportConnection.monotonicNanoseconds() + budget
+        while ExportConnection.monotonicNanoseconds() < deadline {
+            if senders.freeSlots > 0 {
+                if !forwarded.isEmpty {
+                    dispatchForwarded()
+                    continue
+                }
+                if pendingCount > 0 {
+                    dispatchPending(min(pendingCount, batchSize(freeSenders: senders.freeSlots)))
+                    continue
+                }
+                if senders.isIdle { return }
+            }
+            usleep(1_000)
+        }
+    }
+
+    /// Stops taking spans, sends what is pending, and lets the exports in flight finish,
+    /// all within `shutdownMilliseconds` (from `interrupt()` when it came first); then the
+    /// sender threads stop. Logs what was queued, sent, retried and dropped.
+    public func shutdown() {
+        if shutdownDeadline.load(ordering: .relaxed) == 0 {
+            shutdownDeadline.store(ExportConnection.monotonicNanoseconds() + UInt64(Self.shutdownMilliseconds) * 1_000_000, ordering: .relaxed)
+        }
+        let deadline = shutdownDeadline.load(ordering: .relaxed)
+        stopping.store(true, ordering: .relaxed)
+        // The final flush: retries and backoffs only within the deadline, where every wait
+        // on the collector ends too.
+        interrupted.store(false, ordering: .relaxed)
+        while ExportConnection.monotonicNanoseconds() < deadline, pendingCount > 0 || !forwarded.isEmpty || !senders.isIdle {
+            if senders.freeSlots > 0, !forwarded.isEmpty {
+                dispatchForwarded()
+            } else if senders.freeSlots > 0, pendingCount > 0 {
+                dispatchPending(min(pendingCount, batchSize(freeSenders: senders.freeSlots)))
+            } else {
+                usleep(1_000)
+            }
+        }
+        let lost = pendingCount + forwarded.reduce(0) { $0 + $1.spans }
+        if lost > 0 {
+            counters.withLock {
+                $0.droppedSpans += lost
+                $0.droppedFailedExports += lost
+            }
+        }
+        dropPending(pendingCount)
+        forwarded.removeAll()
+        senders.stop()
+        let counts = currentCounters
+        if counts.queuedSpans > 0 {
+            logger.info("span export summary", metadata: [
+                "queued": "\(counts.queuedSpans)", "exported": "\(counts.exportedSpans)", "exports": "\(counts.exports)",
+                "retries": "\(counts.retries)", "dropped": "\(counts.droppedSpans)",
+                "dropped_queue_full": "\(counts.droppedQueueFull)", "dropped_failed_exports": "\(counts.droppedFailedExports)",
+                "dropped_rejected_by_collector": "\(counts.droppedRejected)", "max_in_flight": "\(counts.maxInFlight)",
+            ])
+        }
+    }
+
+    /// Starts the shutdown (from any thread): backoffs end at once, and waits on the
+    /// collector get `shutdownMilliseconds` more; the pipeline then calls `shutdown()`.
     public func interrupt() {
+        if shutdownDeadline.load(ordering: .relaxed) == 0 {
+            shutdownDeadline.store(ExportConnection.monotonicNanoseconds() + UInt64(Self.shutdownMilliseconds) * 1_000_000, ordering: .relaxed)
+        }
         stopping.store(true, ordering: .relaxed)
         interrupted.store(true, ordering: .relaxed)
     }
 
-    // MARK: Sending
+    /// True once the shutdown deadline has passed: every wait on the collector gives up.
+    var pastShutdownDeadline: Bool {
+        let deadline = shutdownDeadline.load(ordering: .relaxed)
+        return deadline != 0 && ExportConnection.monotonicNanoseconds() >= deadline
+    }
+
+    // MARK: Building exports
 
     enum Outcome: Equatable {
         case delivered(rejected: Int)
         /// 429, 502, 503, 504, connection failure, disconnect without a response.
-        case retryable(reason: String, retryAfterMilliseconds: Int?)
+        /// `throttled`: a 429, which slows every sender.
+        case retryable(reason: String, retryAfterMilliseconds: Int?, throttled: Bool = false)
         case rejected(reason: String)
     }
 
@@ -159,18 +282,18 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         }
     }
 
-    /// Sends the first `count` pending spans as one export, and forgets them.
-    private func sendPending(_ count: Int, budgetMilliseconds: Int) {
+    /// Hands the first `count` pending spans to a sender as one export, and forgets them.
+    private func dispatchPending(_ count: Int) {
         var body = settings.json
             ? OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource)
             : OTLPEncoder.request(pending.spans.prefix(count), preamble: preamble)
         dropPending(count)
         if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
-        send(body, spanCount: count, budgetMilliseconds: budgetMilliseconds)
+        dispatch(ExportSenders.Job(body: body, spanCount: count, forwarded: false))
     }
 
-    /// Sends forwarded requests, as many as fit in one body, and forgets them.
-    private func sendForwarded(budgetMilliseconds: Int) {
+    /// Hands forwarded requests, as many as fit in one body, to a sender, and forgets them.
+    private func dispatchForwarded() {
         var taken = 0
         var bytes = 0
         while taken < forwarded.count, taken == 0 || bytes + forwarded[taken].request.count <= Self.maxForwardedBodyBytes {
@@ -202,123 +325,22 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             for (request, _) in requests { body += request }
         }
         if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
-        send(body, spanCount: spanCount, budgetMilliseconds: budgetMilliseconds, forwarded: true)
+        dispatch(ExportSenders.Job(body: body, spanCount: spanCount, forwarded: true))
     }
 
-    private func send(_ body: [UInt8], spanCount: Int, budgetMilliseconds: Int, forwarded: Bool = false) {
+    private func dispatch(_ job: ExportSenders.Job) {
         lastSend = ExportConnection.monotonicNanoseconds()
-        let deadline = ExportConnection.monotonicNanoseconds() + UInt64(budgetMilliseconds) * 1_000_000
-        var attempt = 0
-        while true {
-            let outcome = post(body, deadline: deadline)
-            switch outcome {
-            case .delivered(let rejected):
-                counters.withLock {
-                    $0.exportedSpans += spanCount - rejected
-                    if forwarded { $0.forwardedSpans += spanCount - rejected }
-                }
-                if rejected > 0 {
-                    counters.withLock { $0.droppedSpans += rejected }
-                    logProblem("the collector rejected some spans (partial success)", ["rejected": "\(rejected)"])
-                }
-                return
-            case .rejected(let reason):
-                counters.withLock {
-                    $0.failedExports += 1
-                    $0.droppedSpans += spanCount
-                }
-                logProblem("span export failed; the batch is dropped", ["reason": "\(reason)"])
-                return
-            case .retryable(let reason, let retryAfter):
-                attempt += 1
-                // Exponential backoff with jitter (1 s, 2 s, 4 s … ±50 %), or Retry-After.
-                let base = 1000 * (1 << min(attempt - 1, 5))
-                let wait = retryAfter ?? Int(Double(base) * Double.random(in: 0.5...1.5))
-                let now = ExportConnection.monotonicNanoseconds()
-                guard now + UInt64(wait) * 1_000_000 < deadline, !stopping.load(ordering: .relaxed) || budgetMilliseconds == Self.shutdownMilliseconds,
-                    sleep(milliseconds: wait)
-                else {
-                    counters.withLock {
-                        $0.failedExports += 1
-                        $0.droppedSpans += spanCount
-                    }
-                    logProblem("span export failed within the export timeout; the batch is dropped", ["reason": "\(reason)"])
-                    return
-                }
-                counters.withLock { $0.retries += 1 }
-            }
-        }
+        // The job holds the exporter until it is done.
+        let inFlight = senders.submit(job) { [self] sender, job in send(job, on: sender) }
+        counters.withLock { $0.maxInFlight = max($0.maxInFlight, inFlight) }
     }
 
-    /// Sleeps in short steps so that shutdown can cut it short; false when interrupted
-    /// (outside the final flush).
-    private func sleep(milliseconds: Int) -> Bool {
-        var remaining = milliseconds
-        let wasStopping = stopping.load(ordering: .relaxed)
-        while remaining > 0 {
-            let step = min(remaining, 50)
-            usleep(UInt32(step * 1000))
-            remaining -= step
-            if !wasStopping, stopping.load(ordering: .relaxed) { return false }
-        }
-        return true
-    }
-
-    /// One POST. The kept connection is tried first; when the collector closed it while
-    /// idle (nothing comes back), the request goes once more on a fresh connection,
-    /// which is not a retry.
-    func post(_ body: [UInt8], deadline: UInt64) -> Outcome {
-        if let kept = connection {
-            connection = nil
-            if let outcome = exchange(body, on: kept, deadline: deadline, fresh: false) { return outcome }
-        }
-        let fresh: ExportConnection
-        do throws(SystemError) {
-            fresh = try ExportConnection(
-                host: settings.host, port: settings.port, useTLS: settings.useTLS, deadline: deadline,
-                interrupted: { [unowned self] in interrupted.load(ordering: .relaxed) })
-        } catch {
-            return .retryable(reason: "\(error)", retryAfterMilliseconds: nil)
-        }
-        return exchange(body, on: fresh, deadline: deadline, fresh: true)
-            ?? .retryable(reason: "the collector closed the connection without a response", retryAfterMilliseconds: nil)
-    }
-
-    /// Sends the request and reads the response; keeps the connection when the response
-    /// allows. Nil when the connection ended before any byte of a response.
-    private func exchange(_ body: [UInt8], on connection: ExportConnection, deadline: UInt64, fresh: Bool) -> Outcome? {
-        do throws(SystemError) {
-            try connection.write(requestHead(bodyLength: body.count), deadline: deadline)
-            try connection.write(body, deadline: deadline)
-            guard let (outcome, reusable) = try readResponse(connection, deadline: deadline) else { return nil }
-            if reusable { self.connection = connection }
-            return outcome
-        } catch {
-            // A kept connection that fails is retried fresh; a fresh one is a failure.
-            return fresh ? .retryable(reason: "\(error)", retryAfterMilliseconds: nil) : nil
-        }
-    }
-
-    private func requestHead(bodyLength: Int) -> [UInt8] {
-        var head = "POST \(settings.path) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
-        head += "Content-Type: \(settings.json ? "application/json" : "application/x-protobuf")\r\n"
-        if settings.gzip { head += "Content-Encoding: gzip\r\n" }
-        head += "Content-Length: \(bodyLength)\r\nUser-Agent: hoptrace/\(TracingScope.version)\r\n"
-        for (name, value) in settings.headers { head += "\(name): \(value)\r\n" }
-        head += "\r\n"
-        return Array(head.utf8)
-    }
-
-    private var hostHeader: String {
-        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
-        let standard = settings.useTLS ? 443 : 80
-        return settings.port == standard ? host : "\(host):\(settings.port)"
-    }
-
-    private func logProblem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+    func logProblem(_ message: Logger.Message, _ metadata: Logger.Metadata) {
         let now = ExportConnection.monotonicNanoseconds()
-        guard now - lastProblemLog >= Self.logIntervalNanoseconds || lastProblemLog == 0 else { return }
-        lastProblemLog = now
+        let last = lastProblemLog.load(ordering: .relaxed)
+        guard last == 0 || now - last >= Self.logIntervalNanoseconds,
+            lastProblemLog.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        else { return }
         var metadata = metadata
         let counts = currentCounters
         metadata["exported"] = "\(counts.exportedSpans)"

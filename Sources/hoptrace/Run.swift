@@ -37,7 +37,7 @@ struct Run: ParsableCommand {
         // The store behind the explorer: the proxy's spans and received ones. It needs
         // the admin listener to be read.
         let store = source.admin == nil ? nil : TraceStore(limits: TraceStore.Limits(source.store))
-        let (tracing, tracesGo) = makeTracing(store: store, logger: logger)
+        let (tracing, tracesGo) = makeTracing(store: store, concurrentExports: source.tracing.maxConcurrentExports, logger: logger)
         let server: ProxyServer
         var admin: AdminServer?
         var receiver: OTLPReceiver?
@@ -191,7 +191,7 @@ func raiseOpenFileLimit(logger: Logger) {
 /// Tracing from the standard `OTEL_*` variables: the settings and the pipeline (to
 /// `store` as well, when there is one), and a sentence for the start-up log saying
 /// where traces go.
-func makeTracing(store: TraceStore?, logger: Logger) -> (TracingSetup, String) {
+func makeTracing(store: TraceStore?, concurrentExports: Int, logger: Logger) -> (TracingSetup, String) {
     var hostName = [CChar](repeating: 0, count: 256)
     gethostname(&hostName, hostName.count)
     let environment = processEnvironment()
@@ -209,7 +209,8 @@ func makeTracing(store: TraceStore?, logger: Logger) -> (TracingSetup, String) {
         return (TracingSetup(settings: settings, exporter: nil, store: store),
                 store == nil ? "nowhere: no exporter is set and the admin listener is off (admin: null), so no explorer either" : "memory: the explorer")
     case .otlp(let endpoint):
-        let (exporterSettings, exporterProblems) = OTLPExporterSettings.fromEnvironment(url: endpoint, environment)
+        var (exporterSettings, exporterProblems) = OTLPExporterSettings.fromEnvironment(url: endpoint, environment)
+        exporterSettings?.maxConcurrentExports = concurrentExports
         for problem in exporterProblems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
         guard let exporterSettings else {
             return (TracingSetup(settings: settings, exporter: nil, store: store), "memory (the OTLP endpoint is unusable)")

@@ -14,29 +14,14 @@
 set -euo pipefail
 
 CLIENTS="${1:-10000}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-WORK="$(mktemp -d /tmp/hoptrace-conn.XXXXXX)"
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
-command -v curl >/dev/null || { echo "benchmark needs curl" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
+bench_start conn
+need curl curl
 ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt $((CLIENTS + 1000)) ] || { echo "open file limit $(ulimit -n) is too low for $CLIENTS clients" >&2; exit 1; }
-
-source "$(dirname "$0")/common.sh"
 UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HOPTRACE_PORT=$(free_port)
 
-echo "building hoptrace (release)..." >&2
-(cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
-HOPTRACE="$ROOT/.build/release/hoptrace"
+build_hoptrace
 
 # The shared upstream, logging the serial number of the connection of each request.
 upstream_conf "$WORK" "$UPSTREAM_PORT" \
@@ -80,10 +65,6 @@ upstreams:
   backend: { servers: ["127.0.0.1:$UPSTREAM_PORT"], keepalive: { max_idle: 64 } }
 CONF
 
-wait_port() {
-    for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done
-    echo "nothing answers on port $1" >&2; exit 1
-}
 
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)

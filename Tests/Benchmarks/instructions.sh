@@ -10,20 +10,10 @@
 # hoptrace counted (the span pipeline's too). Needs valgrind, nginx-light, curl, python3.
 set -euo pipefail
 REQUESTS="${1:-20000}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-WORK="$(mktemp -d /tmp/hoptrace-instructions.XXXXXX)"
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[ -x "$NGINX" ] || { echo "needs nginx (apt-get install nginx-light)" >&2; exit 1; }
 source "$(dirname "$0")/common.sh"
+bench_start instructions
+need valgrind valgrind
+need curl curl
 UPSTREAM=$(free_port); PROXY=$(free_port); ADMIN=$(free_port)
 
 echo "building hoptrace (release)..." >&2

@@ -19,31 +19,15 @@ set -euo pipefail
 
 DURATION="${1:-10}"
 CONNECTIONS="${CONNECTIONS:-50}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-WORK="$(mktemp -d /tmp/hoptrace-bench.XXXXXX)"
-chmod 755 "$WORK"   # nginx workers run as an unprivileged user
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null || { echo "benchmark needs $1 (apt-get install $2)" >&2; exit 1; }; }
+source "$(dirname "$0")/common.sh"
+bench_start bench
 need wrk wrk
 need curl curl
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[ -x "$NGINX" ] || { echo "benchmark needs nginx (apt-get install nginx-light)" >&2; exit 1; }
 HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 [ -x "$HAPROXY" ] || { echo "benchmark needs haproxy (apt-get install haproxy)" >&2; exit 1; }
-
-source "$(dirname "$0")/common.sh"
 UPSTREAM_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port); HOPTRACE_PORT=$(free_port); SINK_PORT=$(free_port)
 
-echo "building hoptrace (release)..." >&2
-(cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
-HOPTRACE="$ROOT/.build/release/hoptrace"
+build_hoptrace
 
 truncate -s 1G "$WORK/big"
 mkdir -p "$WORK/html" && ln -s "$WORK/big" "$WORK/html/big"
@@ -106,11 +90,6 @@ CONF
 # The same with the admin listener on: the proxy's spans also go to the trace store
 # behind the explorer (the default configuration keeps it on).
 sed -e "s/^admin: null/admin: \"127.0.0.1:$(free_port)\"/" "$WORK/hoptrace.yaml" > "$WORK/hoptrace-explorer.yaml"
-
-wait_port() {
-    for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done
-    echo "nothing answers on port $1" >&2; exit 1
-}
 
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)

@@ -81,4 +81,15 @@ import Testing
             "upstreams.backend.resolve_interval (line 4): must be 0 (never re-resolve) or a duration of at least 100ms, like 5s, not '\(written)'",
         ])
     }
+
+    // MARK: tracing
+
+    @Test func concurrentExportsDefaultToSixteenAndTakeOneToSixtyFour() throws {
+        #expect(try ConfigLoader.parse(yaml: ConfigLoaderTests.minimal).tracing.maxConcurrentExports == 16)
+        #expect(try ConfigLoader.parse(yaml: "tracing: { max_concurrent_exports: 1 }\n" + ConfigLoaderTests.minimal).tracing.maxConcurrentExports == 1)
+        #expect(try ConfigLoader.parse(yaml: "tracing: { max_concurrent_exports: 64 }\n" + ConfigLoaderTests.minimal).tracing.maxConcurrentExports == 64)
+        for written in ["0", "65", "-1", "lots"] {
+            #expect(Self.problems("tracing: { max_concurrent_exports: \(written) }").count == 1)
+        }
+    }
 }

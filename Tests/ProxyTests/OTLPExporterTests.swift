@@ -34,6 +34,7 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port)
         exporter.export([Self.span])
+        exporter.forceFlush()
         let request = try #require(collector.requests.first)
         #expect(request.method == "POST")
         #expect(request.target == "/v1/traces")
@@ -52,6 +53,7 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"])
         exporter.export([Self.span])
+        exporter.forceFlush()
         let request = try #require(collector.requests.first)
         #expect(request.header("content-type") == "application/json")
         #expect(request.header("content-encoding") == "gzip")
@@ -71,6 +73,7 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port)
         exporter.export([Self.span])
+        exporter.forceFlush()
         let stamps = times.all
         #expect(stamps.count == 2)
         if stamps.count == 2 { #expect(stamps[1].timeIntervalSince(stamps[0]) >= 0.95) }
@@ -88,6 +91,7 @@ import W3CTraceContext
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "4500"])
         let started = Date()
         exporter.export([Self.span])
+        exporter.forceFlush()
         let stamps = times.all
         #expect(stamps.count >= 2)
         #expect(Date().timeIntervalSince(started) < 6)
@@ -104,6 +108,7 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port)
         exporter.export([Self.span])
+        exporter.forceFlush()
         #expect(collector.requests.count == 1)
         #expect(exporter.currentCounters.failedExports == 1)
         #expect(exporter.currentCounters.retries == 0)
@@ -120,11 +125,12 @@ import W3CTraceContext
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "800"])
         let started = Date()
         exporter.export([Self.span])
+        exporter.forceFlush()
         #expect(Date().timeIntervalSince(started) < 2)
         #expect(exporter.currentCounters.failedExports == 1)
     }
 
-    @Test func interruptCutsAnExportWaitingOnASilentCollectorShort() throws {
+    @Test func anExportInFlightGetsTheShutdownDeadlineThenIsCut() throws {
         let testOver = DispatchSemaphore(value: 0)
         let arrived = DispatchSemaphore(value: 0)
         defer { testOver.signal() }
@@ -135,16 +141,18 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "10000"])
         let finished = DispatchSemaphore(value: 0)
-        let started = Date()
         Thread.detachNewThread {
             exporter.export([Self.span])
+            exporter.forceFlush()
             finished.signal()
         }
-        // Interrupt once the request is at the collector, as a shutdown would.
+        // Interrupt once the request is at the collector, as a shutdown would: the export
+        // may still finish within the shutdown deadline, not the 10 s export timeout.
         #expect(arrived.wait(timeout: .now() + 5) == .success)
+        let started = Date()
         exporter.interrupt()
-        #expect(finished.wait(timeout: .now() + 2) == .success)
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(finished.wait(timeout: .now() + Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2) == .success)
+        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 1)
         #expect(exporter.currentCounters.failedExports == 1)
     }
 
@@ -159,6 +167,7 @@ import W3CTraceContext
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             exporter.export([Self.span])  // 503, then backs off within a 30 s budget
+            exporter.forceFlush()
             finished.signal()
         }
         #expect(answered.wait(timeout: .now() + 5) == .success)
@@ -188,12 +197,14 @@ import W3CTraceContext
         let port = TestSocket.closedPort()
         let exporter = try Self.exporter(port: port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "500"])
         exporter.export([Self.span])
+        exporter.forceFlush()
         #expect(exporter.currentCounters.failedExports == 1)
         let collector = StubUpstream(port: port) { _, client in
             client.respond(body: "")
             return .keepReading
         }
         exporter.export([Self.span])
+        exporter.forceFlush()
         #expect(collector.requests.count == 1)
         #expect(exporter.currentCounters.exportedSpans == 1)
         #expect(exporter.currentCounters.failedExports == 1)
@@ -205,7 +216,10 @@ import W3CTraceContext
             return .keepReading
         }
         let exporter = try Self.exporter(port: collector.port)
-        for _ in 0..<3 { exporter.export([Self.span]) }
+        for _ in 0..<3 {
+            exporter.export([Self.span])
+            exporter.forceFlush()
+        }
         #expect(collector.requests.count == 3)
         #expect(collector.acceptedConnections == 1)
         #expect(exporter.currentCounters.exportedSpans == 3)
@@ -218,7 +232,10 @@ import W3CTraceContext
             return .close
         }
         let exporter = try Self.exporter(port: collector.port)
-        for _ in 0..<3 { exporter.export([Self.span]) }
+        for _ in 0..<3 {
+            exporter.export([Self.span])
+            exporter.forceFlush()
+        }
         #expect(collector.requests.count == 3)
         #expect(collector.acceptedConnections == 3)
         #expect(exporter.currentCounters.exportedSpans == 3)
@@ -231,7 +248,10 @@ import W3CTraceContext
             return .keepReading
         }
         let exporter = try Self.exporter(port: collector.port)
-        for _ in 0..<2 { exporter.export([Self.span]) }
+        for _ in 0..<2 {
+            exporter.export([Self.span])
+            exporter.forceFlush()
+        }
         #expect(collector.requests.count == 2)
         #expect(collector.acceptedConnections == 2)
     }
@@ -244,6 +264,7 @@ import W3CTraceContext
         }
         let exporter = try Self.exporter(port: collector.port)
         exporter.export([Self.span])
+        exporter.forceFlush()
         #expect(collector.requests.count == 1)
         #expect(exporter.currentCounters.droppedSpans == 1)
         #expect(exporter.currentCounters.exportedSpans == 0)
