@@ -44,7 +44,7 @@ extension Connection {
         if shouldRead {
             if let milliseconds = readTimeoutMilliseconds, state == .open {
                 // Common-timeout queues: O(1) for the many connections sharing a duration.
-                event_add(readEvent, loop.commonTimeout(milliseconds: max(milliseconds, 0)))
+                loop.add(readEvent, milliseconds: milliseconds, shared: true)
                 readTimerArmed = true
             } else {
                 event_add(readEvent, nil)
@@ -53,18 +53,24 @@ extension Connection {
                 readTimerArmed = false
             }
         } else {
-            event_del(readEvent)
-            readTimerArmed = false
+            stopReadEvent()
         }
+    }
+
+    /// Deletes the read event, its timeout first: libevent keeps a persistent event's
+    /// duration through `event_del` and would bring it back on a later `event_add` without
+    /// one; `event_remove_timer` forgets it, but only while it is pending.
+    func stopReadEvent() {
+        guard let readEvent else { return }
+        if readTimerArmed { event_remove_timer(readEvent) }
+        readTimerArmed = false
+        event_del(readEvent)
     }
 
     func readEventFired(_ what: Int16) {
         if Int32(what) & EV_CLOSED != 0 { peerHasClosed = true }
         if Int32(what) & EV_TIMEOUT != 0 {
-            if state == .open {
-                event_del(readEvent)
-                readTimerArmed = false
-            }
+            if state == .open { stopReadEvent() }
             deliver(.timedOut)
             return
         }
@@ -85,7 +91,7 @@ extension Connection {
         case .some:
             // End of stream.
             peerHasClosed = true
-            event_del(readEvent)
+            stopReadEvent()
             switch state {
             case .open: delegate?.connection(self, didReceive: .endOfStream)
             case .flushing: break  // keep writing; the peer may still read
@@ -96,7 +102,7 @@ extension Connection {
             let code = hoptrace_errno()
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
             peerHasClosed = true
-            event_del(readEvent)
+            stopReadEvent()
             deliver(.failed(code))
         }
     }

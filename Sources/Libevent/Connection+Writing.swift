@@ -14,9 +14,12 @@ extension Connection {
     public func flush() {
         guard state == .open || state == .flushing, !isConnecting, !isWriting, !output.isEmpty else { return }
         let written = evbuffer_write(output.pointer, descriptor)
-        if written > 0, output.isEmpty { return }
+        // All written, and nobody waits for a drain: done.
+        if written > 0, output.isEmpty, writeLowWatermark == 0 { return }
         // The socket is full (EAGAIN) or failed: the write event tries again and reports
-        // any error.
+        // any error. Or the output fell below a low watermark someone waits on: the write
+        // event (the socket is writable) reports the drain on the next turn, outside
+        // this call.
         armWriteEvent()
     }
 
@@ -30,8 +33,7 @@ extension Connection {
         guard (try? makeWriteEvent()) != nil, let writeEvent else { return }
         isWriting = true
         if let milliseconds = writeTimeoutMilliseconds {
-            var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-            event_add(writeEvent, &timeout)
+            loop.add(writeEvent, milliseconds: milliseconds, shared: true)
         } else {
             event_add(writeEvent, nil)
             event_remove_timer(writeEvent)
@@ -41,6 +43,8 @@ extension Connection {
     func disarmWriteEvent() {
         guard isWriting, let writeEvent else { return }
         isWriting = false
+        // The timeout first (see `stopReadEvent`).
+        event_remove_timer(writeEvent)
         event_del(writeEvent)
     }
 

@@ -183,9 +183,8 @@ public final class Connection {
         state = .closed
         delegate = nil
         lingerTimer?.cancel()
-        if let readEvent { event_del(readEvent) }
-        if let writeEvent { event_del(writeEvent) }
-        isWriting = false
+        stopReadEvent()
+        disarmWriteEvent()
         loop.deferRelease(self)
         selfReference = nil
         let didClose = self.didClose

@@ -127,12 +127,29 @@ public final class EventLoop: @unchecked Sendable {
 
     /// A libevent common-timeout queue for this duration: O(1) insertion for the many
     /// timers that share it (per-connection header and idle deadlines).
-    func commonTimeout(milliseconds: Int) -> UnsafePointer<timeval> {
+    /// nil once `maxCommonTimeouts` durations have queues (libevent allows 256 per base):
+    /// the caller then adds its event with a plain timeout.
+    func commonTimeout(milliseconds: Int) -> UnsafePointer<timeval>? {
         if let existing = commonTimeouts[milliseconds] { return existing }
+        guard commonTimeouts.count < Self.maxCommonTimeouts else { return nil }
         var duration = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-        let queue = event_base_init_common_timeout(base, &duration)!
+        guard let queue = event_base_init_common_timeout(base, &duration) else { return nil }
         commonTimeouts[milliseconds] = queue
         return queue
+    }
+
+    static let maxCommonTimeouts = 128
+
+    /// Adds `event` with a timeout of `milliseconds`: through a common-timeout queue when
+    /// `shared` (configured durations, repeated by many events), else a plain one.
+    func add(_ event: OpaquePointer, milliseconds: Int, shared: Bool) {
+        let milliseconds = max(milliseconds, 0)
+        if shared, let queue = commonTimeout(milliseconds: milliseconds) {
+            event_add(event, queue)
+        } else {
+            var duration = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+            event_add(event, &duration)
+        }
     }
 
     private func didWake() {

@@ -44,11 +44,13 @@ public final class Timer {
         event_free(event)
     }
 
-    /// (Re)starts the timer. Durations repeat a lot, so they use common-timeout queues.
-    public func schedule(milliseconds: Int) {
+    /// (Re)starts the timer. A configured duration repeats a lot, so it goes through a
+    /// common-timeout queue; a computed one (a remainder) passes `shared: false` (libevent
+    /// has room for few such queues).
+    public func schedule(milliseconds: Int, shared: Bool = true) {
         loop.assertInLoop()
         scheduledMilliseconds = milliseconds
-        event_add(event, loop.commonTimeout(milliseconds: max(milliseconds, 0)))
+        loop.add(event, milliseconds: milliseconds, shared: shared)
     }
 
     public func cancel() {

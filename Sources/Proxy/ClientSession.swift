@@ -70,9 +70,10 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
 
     // MARK: Deadline
 
-    func scheduleDeadline(milliseconds: Int) {
+    /// `shared: false` for a computed duration (see `Timer.schedule`).
+    func scheduleDeadline(milliseconds: Int, shared: Bool = true) {
         if deadline == nil { deadline = worker.takeTimer(for: self) }
-        deadline!.schedule(milliseconds: milliseconds)
+        deadline!.schedule(milliseconds: milliseconds, shared: shared)
     }
 
     func cancelDeadline() {
@@ -229,7 +230,7 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
         headDeadlineRunning = true
         client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
         let elapsed = Int((Timestamp.monotonicNanoseconds() - headStartNanoseconds) / 1_000_000)
-        scheduleDeadline(milliseconds: configuration.timeouts.requestHeader - elapsed)
+        scheduleDeadline(milliseconds: configuration.timeouts.requestHeader - elapsed, shared: false)
     }
 
     private func startExchange(_ head: RequestHead) {
@@ -375,10 +376,11 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
     /// Releases everything at once (the client connection is cut).
     func close() {
         guard phase != .closed else { return }
+        let wasTunnelling = phase == .tunnelling
         phase = .closed
         releaseDeadline()
         if let exchange {
-            if phase == .tunnelling, exchange.tunnelEnd == nil { exchange.tunnelEnd = .shutdown }
+            if wasTunnelling, exchange.tunnelEnd == nil { exchange.tunnelEnd = .shutdown }
             // Cut mid-exchange (client gone, tunnel closed, shutdown): the spans still end.
             exchange.upstream?.close()
             endAttempt(exchange, error: exchange.error)

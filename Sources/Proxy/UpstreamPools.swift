@@ -45,12 +45,19 @@ final class UpstreamPools: ConnectionDelegate {
     /// An idle connection to `server`, or nil.
     func take(_ server: UpstreamServer) -> Connection? {
         // Popped in place: copying the list out would copy (and retain) every entry.
-        guard let entry = idle[server.address]?.popLast() else { return nil }
-        entries[ObjectIdentifier(entry.connection)] = nil
-        entry.timer?.cancel()
-        entry.connection.delegate = nil
-        reused += 1
-        return entry.connection
+        while let entry = idle[server.address]?.popLast() {
+            entries[ObjectIdentifier(entry.connection)] = nil
+            entry.timer?.cancel()
+            // Its FIN may have come with the last response and not been handled yet.
+            if entry.connection.peerHasClosed {
+                entry.connection.close()
+                continue
+            }
+            entry.connection.delegate = nil
+            reused += 1
+            return entry.connection
+        }
+        return nil
     }
 
     /// Opens a new connection to `server`.
@@ -62,7 +69,7 @@ final class UpstreamPools: ConnectionDelegate {
 
     /// Keeps `connection` for reuse, or closes it when the pool for its server is full.
     func put(_ connection: Connection, server: UpstreamServer, group: UpstreamGroup) {
-        guard connection.isOpen, connection.input.isEmpty, connection.output.isEmpty,
+        guard connection.isOpen, !connection.peerHasClosed, connection.input.isEmpty, connection.output.isEmpty,
             idle[server.address, default: []].count < group.maxIdle
         else {
             connection.close()

@@ -36,6 +36,10 @@ public final class UpstreamResolver: @unchecked Sendable {
     private let logger: Logger
     private let apply: @Sendable (RuntimeConfiguration, _ generation: Int) -> Void
     private let refreshRequested = Atomic<Bool>(false)
+    /// Set by `stop()`: lookups still due are skipped, nothing more is applied.
+    private let stopping = Atomic<Bool>(false)
+    /// A name that does not resolve and has no interval (0) is tried again this often.
+    static let unresolvedRetryMilliseconds = 5_000
 
     // The resolver thread's own state.
     private var source: ProxyConfiguration
@@ -72,12 +76,15 @@ public final class UpstreamResolver: @unchecked Sendable {
         loop.post { [self] in scheduleNext() }
     }
 
+    /// Stops the resolver's thread without waiting for it: a lookup in progress can block
+    /// for many seconds, and nothing is applied once stopping.
     public func stop() {
+        stopping.store(true, ordering: .relaxed)
         loop.post { [self] in
             timer?.cancel()
             loop.stop()
         }
-        if let thread { pthread_join(thread, nil) }
+        if let thread { pthread_detach(thread) }
         thread = nil
     }
 
@@ -132,7 +139,7 @@ public final class UpstreamResolver: @unchecked Sendable {
             return
         }
         if timer == nil { timer = Timer(loop: loop) { [unowned self] in resolveDue() } }
-        timer!.schedule(milliseconds: Int(max(0, due - Self.nowMilliseconds())))
+        timer!.schedule(milliseconds: Int(max(0, due - Self.nowMilliseconds())), shared: false)
     }
 
     private func resolveDue() {
@@ -143,10 +150,17 @@ public final class UpstreamResolver: @unchecked Sendable {
         }
         var changed = false
         for (text, entry) in names.sorted(by: { $0.key < $1.key }) where entry.due <= now {
-            names[text]!.due = now + Int64(entry.interval)
+            if stopping.load(ordering: .relaxed) { return }
             if resolve(text) { changed = true }
+            if entry.interval > 0 {
+                names[text]!.due = now + Int64(entry.interval)
+            } else {
+                // No interval: only a name still unresolved is tried again.
+                names[text]!.due = failing.contains(text) || addresses[text] == nil
+                    ? now + Int64(Self.unresolvedRetryMilliseconds) : .max
+            }
         }
-        if changed {
+        if changed, !stopping.load(ordering: .relaxed) {
             do throws(ConfigProblems) {
                 apply(try RuntimeConfiguration(source, names: .given(addresses)), generation)
             } catch {

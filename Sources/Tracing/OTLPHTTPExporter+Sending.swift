@@ -9,12 +9,12 @@ import Glibc
 /// retries within the export timeout, and the counts.
 extension OTLPHTTPExporter {
     func send(_ job: ExportSenders.Job, on sender: ExportSenders.Sender) {
-        let now = ExportConnection.monotonicNanoseconds()
-        var deadline = now + UInt64(settings.timeoutMilliseconds) * 1_000_000
-        let shutdown = shutdownDeadline.load(ordering: .relaxed)
-        if shutdown != 0 { deadline = min(deadline, shutdown) }
+        let timeout = ExportConnection.monotonicNanoseconds() + UInt64(settings.timeoutMilliseconds) * 1_000_000
         var attempt = 0
         while true {
+            // A shutdown that began meanwhile shortens what is left.
+            let shutdown = shutdownDeadline.load(ordering: .relaxed)
+            let deadline = shutdown == 0 ? timeout : min(timeout, shutdown)
             guard waitWhilePaused(until: deadline) else {
                 drop(job, reason: "span export paused by the collector past the export timeout; the batch is dropped", "paused")
                 return
@@ -80,14 +80,15 @@ extension OTLPHTTPExporter {
         return sleep(milliseconds: Int((resume - now) / 1_000_000) + 1)
     }
 
-    /// Sleeps in short steps so that an interrupt can cut it short; false when interrupted.
+    /// Sleeps in short steps so that an interrupt can cut it short; false when interrupted
+    /// or past the shutdown deadline.
     private func sleep(milliseconds: Int) -> Bool {
         var remaining = milliseconds
         while remaining > 0 {
             let step = min(remaining, 50)
             usleep(UInt32(step * 1000))
             remaining -= step
-            if interrupted.load(ordering: .relaxed) { return false }
+            if interrupted.load(ordering: .relaxed) || pastShutdownDeadline { return false }
         }
         return true
     }

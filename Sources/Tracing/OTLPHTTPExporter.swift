@@ -217,7 +217,6 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         // The final flush: retries and backoffs only within the deadline, where every wait
         // on the collector ends too.
-        interrupted.store(false, ordering: .relaxed)
         while ExportConnection.monotonicNanoseconds() < deadline, pendingCount > 0 || !forwarded.isEmpty || !senders.isIdle {
             if senders.freeSlots > 0, !forwarded.isEmpty {
                 dispatchForwarded()

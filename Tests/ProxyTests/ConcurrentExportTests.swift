@@ -90,6 +90,8 @@ import Testing
         exporter.export([OTLPExporterTests.span])
         #expect(throttled.wait(timeout: .now() + 5) == .success)
         let answered = Date()
+        // Once the sender has read the 429, every sender is paused.
+        while exporter.pausedUntil.load(ordering: .relaxed) == 0, Date().timeIntervalSince(answered) < 0.5 { usleep(1_000) }
         // Free senders exist, but the collector asked everyone to wait a second.
         exporter.export([OTLPExporterTests.span])
         exporter.export([OTLPExporterTests.span])

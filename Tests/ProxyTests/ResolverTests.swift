@@ -95,4 +95,14 @@ import Testing
         usleep(300_000)
         #expect(dns.lookups.load(ordering: .relaxed) == 0)
     }
+
+    @Test func withNoIntervalAnUnresolvedNameIsRetriedCalmly() throws {
+        // resolve_interval 0: names are not looked up again, except one still unresolved,
+        // every few seconds, not in a loop.
+        let dns = FakeDNS()
+        let proxy = try Self.proxy(dns, interval: "0")
+        #expect(proxy.get("/")?.status == 502)
+        usleep(300_000)
+        #expect(dns.lookups.load(ordering: .relaxed) <= 2)
+    }
 }
