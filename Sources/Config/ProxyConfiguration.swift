@@ -134,8 +134,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         /// How long an idle upstream connection is kept. Default 60 s.
         public var idleTimeout = 60_000
         /// Milliseconds between background re-resolutions of the servers' host names, so a
-        /// changed DNS record is followed without a reload. 0: never; names are resolved
-        /// at load and reload only. Otherwise at least 100 ms. Default 5 s.
+        /// changed DNS record is followed without a reload. 0: names that resolved are kept
+        /// until a reload (one that did not is tried every 5 s). Otherwise at least 100 ms.
+        /// Default 5 s.
         public var resolveInterval = 5_000
 
         public init(servers: [Server]) {
