@@ -12,7 +12,7 @@ import Tracing
 /// `tunnelling` (after a real 101), `closed`. The session is the delegate of both its
 /// client connection and the upstream connection of its exchange.
 /// Loop thread only.
-final class ClientSession: ConnectionDelegate, TimerTarget {
+final class ClientSession: ConnectionDelegate {
     enum Phase: Equatable {
         case waitingForRequest
         case proxying
@@ -39,12 +39,12 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
     /// The one deadline a session keeps at a time, taken from the worker while needed:
     /// the whole request head (a partial head), connecting upstream, the response head,
     /// the tunnel's inactivity. What it means follows from `phase`.
-    private var deadline: Timer?
+    var deadline: Timer?
     /// When the current request head's time started: the connection's accept, or the
     /// first byte of a later request (monotonic nanoseconds).
-    private var headStartNanoseconds: Int64
+    var headStartNanoseconds: Int64
     /// A partial head is buffered and its deadline runs.
-    private var headDeadlineRunning = false
+    var headDeadlineRunning = false
     /// Between requests with nothing received yet.
     private var isIdle = false
     private var isServingBufferedRequests = false
@@ -68,33 +68,6 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
         client.setTimeouts(readMilliseconds: configuration.timeouts.requestHeader, writeMilliseconds: configuration.timeouts.idle)
     }
 
-    // MARK: Deadline
-
-    /// `shared: false` for a computed duration (see `Timer.schedule`).
-    func scheduleDeadline(milliseconds: Int, shared: Bool = true) {
-        if deadline == nil { deadline = worker.takeTimer(for: self) }
-        deadline!.schedule(milliseconds: milliseconds, shared: shared)
-    }
-
-    func cancelDeadline() {
-        deadline?.cancel()
-    }
-
-    private func releaseDeadline() {
-        guard let deadline else { return }
-        self.deadline = nil
-        worker.giveBack(deadline)
-    }
-
-    func timerFired(_ timer: Timer) {
-        switch phase {
-        case .waitingForRequest: headDeadlinePassed()
-        case .proxying, .tunnelling: upstreamTimerFired()
-        case .closed: break
-        }
-        flushOutputs()
-    }
-
     // MARK: Client callbacks
 
     // Every callback ends by writing what it queued on either side (`flushOutputs`).
@@ -114,7 +87,7 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
         flushOutputs()
     }
 
-    private func flushOutputs() {
+    func flushOutputs() {
         if let exchange, let upstream = exchange.upstream {
             upstream.flush()
             if !exchange.requestSent, exchange.requestBodyDone, upstream.output.isEmpty { requestWasSent(exchange) }
@@ -223,16 +196,6 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
         }
     }
 
-    /// A partial head: the rest must come within `request_header` of its start, however
-    /// it trickles (the read timeout would restart with each byte).
-    private func startHeadDeadline() {
-        guard !headDeadlineRunning else { return }
-        headDeadlineRunning = true
-        client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
-        let elapsed = Int((Timestamp.monotonicNanoseconds() - headStartNanoseconds) / 1_000_000)
-        scheduleDeadline(milliseconds: configuration.timeouts.requestHeader - elapsed, shared: false)
-    }
-
     private func startExchange(_ head: RequestHead) {
         cancelDeadline()
         headDeadlineRunning = false
@@ -334,19 +297,6 @@ final class ClientSession: ConnectionDelegate, TimerTarget {
             finishExchange(exchange, closeClient: true)
         } else {
             finishLocally(exchange, error: error, forceClose: true)
-        }
-    }
-
-    // MARK: Timers
-
-    private func headDeadlinePassed() {
-        guard phase == .waitingForRequest else { return }
-        if client.input.isEmpty && scanner.bytesScanned == 0 {
-            // Idle keep-alive connection, or a client that never spoke: close quietly.
-            close()
-        } else {
-            respondWithoutExchange(ProxyError(
-                kind: .requestHeadTimeout, side: .downstream, status: 408, message: "request header not received in time"))
         }
     }
 
