@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Tracing", targets: ["Tracing"]),
         .library(name: "LocalServer", targets: ["LocalServer"]),
         .library(name: "Receiver", targets: ["Receiver"]),
+        .library(name: "ProxyCore", targets: ["ProxyCore"]),
         .library(name: "Proxy", targets: ["Proxy"]),
     ],
     dependencies: [
@@ -52,10 +53,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Routing, header policy, exchanges, pools, workers.
+        // The request path's decisions as pure state machines (an exchange, a client
+        // connection) and what a failure means: no I/O, no clock, no tracing.
+        .target(name: "ProxyCore", dependencies: ["HTTP1"], swiftSettings: strict),
+        // Routing, header policy, the sessions that carry out ProxyCore's actions, pools,
+        // workers.
         .target(
             name: "Proxy",
-            dependencies: ["HTTP1", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HTTP1", "ProxyCore", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // A small HTTP/1.1 server for hoptrace's own listeners (admin, receiver): its own
@@ -96,6 +101,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore", "HTTP1"], swiftSettings: strict),
         .testTarget(
             name: "TracingTests",
             dependencies: [
@@ -107,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: [
-                "Proxy", "Config", "Libevent", "HTTP1", "Tracing", "Admin", "Receiver", "LocalServer",
+                "Proxy", "ProxyCore", "Config", "Libevent", "HTTP1", "Tracing", "Admin", "Receiver", "LocalServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -2,8 +2,8 @@ import Libevent
 import Tracing
 
 /// The one deadline a session keeps at a time (a timer lent by its worker while needed):
-/// a partial request head's, then an upstream attempt's, then a tunnel's. What it means
-/// follows from the phase.
+/// a partial request head's, then an upstream attempt's, then a tunnel's. Which one it
+/// is follows from the machines' states.
 extension ClientSession: TimerTarget {
     /// `shared: false` for a computed duration (see `Timer.schedule`).
     func scheduleDeadline(milliseconds: Int, shared: Bool = true) {
@@ -22,32 +22,14 @@ extension ClientSession: TimerTarget {
     }
 
     func timerFired(_ timer: Timer) {
-        switch phase {
-        case .waitingForRequest: headDeadlinePassed()
-        case .proxying, .tunnelling: upstreamTimerFired()
-        case .closed: break
+        switch connection.state {
+        case .awaitingHead:
+            perform(connection.handle(.deadlinePassed))
+        case .exchanging, .tunnelling:
+            if let exchange, !exchange.machine.isFinished { run(exchange, exchange.machine.handle(.deadlinePassed)) }
+        case .closing, .closed:
+            break
         }
-        flushOutputs()
-    }
-
-    /// A partial head: the rest must come within `request_header` of its start, however
-    /// it trickles (the read timeout would restart with each byte).
-    func startHeadDeadline() {
-        guard !headDeadlineRunning else { return }
-        headDeadlineRunning = true
-        client.setTimeouts(readMilliseconds: nil, writeMilliseconds: configuration.timeouts.idle)
-        let elapsed = Int((Timestamp.monotonicNanoseconds() - headStartNanoseconds) / 1_000_000)
-        scheduleDeadline(milliseconds: configuration.timeouts.requestHeader - elapsed, shared: false)
-    }
-
-    func headDeadlinePassed() {
-        guard phase == .waitingForRequest else { return }
-        if client.input.isEmpty && scanner.bytesScanned == 0 {
-            // Idle keep-alive connection, or a client that never spoke: close quietly.
-            close()
-        } else {
-            respondWithoutExchange(ProxyError(
-                kind: .requestHeadTimeout, side: .downstream, status: 408, message: "request header not received in time"))
-        }
+        settle()
     }
 }

@@ -1,4 +1,5 @@
 import HTTP1
+import ProxyCore
 import Libevent
 import Tracing
 import W3CTraceContext
@@ -13,7 +14,9 @@ extension ClientSession {
 
     /// Starts a CLIENT span for an attempt on `server`; returns the trace fields to send.
     func beginAttempt(_ exchange: Exchange, server: UpstreamServer, reused: Bool) -> [UInt8] {
-        let attempt = UpstreamAttempt(spanID: worker.ids.spanID(), server: server, startNanoseconds: Self.now(), reused: reused)
+        let attempt = UpstreamAttempt(
+            spanID: worker.ids.spanID(), server: server, number: exchange.machine.attempts, startNanoseconds: Self.now(),
+            reused: reused)
         exchange.attempt = attempt
         return HeaderPolicy.traceFields(exchange.trace, clientSpanID: attempt.spanID)
     }
@@ -24,12 +27,14 @@ extension ClientSession {
         exchange.attempt = nil
         guard exchange.trace.sampled else { return }
         let details = PendingSpan.ClientDetails(
-            server: attempt.server, upstreamHead: exchange.upstreamHead, resendCount: exchange.attempts - 1,
+            server: attempt.server, upstreamHead: exchange.upstreamHead, resendCount: attempt.number - 1,
             reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
             firstByteNanoseconds: attempt.firstByteNanoseconds)
-        worker.record(pendingSpan(
-            exchange, role: .client(details), spanID: attempt.spanID, parent: exchange.serverSpanID,
-            start: attempt.startNanoseconds, status: attempt.status ?? 0, error: error))
+        var span = pendingSpan(
+            exchange.summary, role: .client(details), spanID: attempt.spanID, parent: exchange.serverSpanID,
+            start: attempt.startNanoseconds, error: error)
+        span.status = attempt.status ?? 0
+        worker.record(span)
     }
 
     /// Records the SERVER span, once, however the exchange ends.
@@ -37,9 +42,10 @@ extension ClientSession {
         guard !exchange.spansRecorded else { return }
         exchange.spansRecorded = true
         guard exchange.trace.sampled else { return }
+        let summary = exchange.summary
         worker.record(pendingSpan(
-            exchange, role: .server, spanID: exchange.serverSpanID, parent: exchange.trace.parentSpanID,
-            start: UInt64(exchange.startWallNanoseconds), status: exchange.status, error: exchange.error))
+            summary, role: .server, spanID: summary.serverSpanID, parent: summary.trace.parentSpanID,
+            start: UInt64(summary.startWallNanoseconds), error: summary.error))
     }
 
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
@@ -86,18 +92,17 @@ extension ClientSession {
 
     /// A span of the exchange; header capture only on the SERVER span.
     private func pendingSpan(
-        _ exchange: Exchange, role: PendingSpan.Role, spanID: SpanID, parent: SpanID?, start: UInt64, status: Int,
-        error: ProxyError?
+        _ summary: ExchangeSummary, role: PendingSpan.Role, spanID: SpanID, parent: SpanID?, start: UInt64, error: ProxyError?
     ) -> PendingSpan {
         var capture: HeaderCapture?
         if case .server = role { capture = configuration.headerCapture }
         var span = PendingSpan(
-            role: role, traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parent,
-            traceState: exchange.trace.traceState, flags: exchange.trace.flags, startNanoseconds: start,
-            endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
-            status: status, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            peer: spanPeer, capture: capture, response: capture == nil ? nil : exchange.response)
-        span.tunnelEnd = exchange.tunnelEnd
+            role: role, traceID: summary.trace.traceID, spanID: spanID, parentSpanID: parent,
+            traceState: summary.trace.traceState, flags: summary.trace.flags, startNanoseconds: start,
+            endNanoseconds: Self.now(), head: summary.head, routeTemplate: summary.route?.template,
+            status: summary.status, error: error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
+            peer: spanPeer, capture: capture, response: capture == nil ? nil : summary.response)
+        span.tunnelEnd = summary.tunnelEnd
         return span
     }
 }

@@ -1,4 +1,5 @@
 import HTTP1
+import ProxyCore
 import Libevent
 import Tracing
 import W3CTraceContext

@@ -2,111 +2,52 @@
 import Glibc
 #endif
 import HTTP1
+import ProxyCore
 
-/// Why an exchange failed, which side caused it, and what the client is told.
-/// The one place failures map to a status code (and, with tracing, to `error.type`).
+/// A failure in words: `ProxyFailure` (status, side, `error.type`, retry rule, all decided
+/// in ProxyCore) with the sentence the client's error page, the span's status message and
+/// the logs carry, naming the server where one is involved.
 public struct ProxyError: Error, Sendable, Equatable {
-    public enum Side: String, Sendable {
-        case downstream
-        case upstream
-        case `internal`
-    }
+    public let failure: ProxyFailure
+    public let message: String
 
-    public enum Kind: String, Sendable {
-        case malformedRequest = "malformed_request"
-        case noRoute = "no_route"
-        case connectRefused = "connection_refused"
-        case connectFailed = "connect_error"
-        case connectTimeout = "connect_timeout"
-        case unresolved = "name_unresolved"
-        case upstreamHeaderTimeout = "response_header_timeout"
-        case upstreamClosed = "upstream_closed"
-        case upstreamReset = "upstream_reset"
-        case malformedResponse = "invalid_upstream_response"
-        case upstreamBodyTruncated = "upstream_body_truncated"
-        case upstreamWriteTimeout = "upstream_write_timeout"
-        case upstreamBodyTimeout = "response_body_timeout"
-        case requestHeadTimeout = "request_header_timeout"
-        case requestBodyTimeout = "request_body_timeout"
-        case clientClosed = "client_closed"
-        case clientTimeout = "client_timeout"
-    }
-
-    public var kind: Kind
-    public var side: Side
-    public var status: Int
-    public var message: String
-
-    public init(kind: Kind, side: Side, status: Int, message: String) {
-        self.kind = kind
-        self.side = side
-        self.status = status
+    public init(_ failure: ProxyFailure, message: String) {
+        self.failure = failure
         self.message = message
     }
 
-    /// The upstream could not be reached: its address may have moved.
-    var isConnectFailure: Bool { kind == .connectRefused || kind == .connectFailed || kind == .connectTimeout }
+    public var kind: ProxyFailure.Kind { failure.kind }
+    public var side: ProxyFailure.Side { failure.side }
+    public var status: Int { failure.status }
 
-    public static func malformedRequest(_ error: HTTPParseError) -> ProxyError {
-        ProxyError(kind: .malformedRequest, side: .downstream, status: error.status, message: error.reason)
+    /// `server`: the upstream server as configured (for upstream failures); `group`: the
+    /// route's upstream group (for `unresolved`, which names what does not resolve).
+    public init(_ failure: ProxyFailure, server: String?, group: UpstreamGroup? = nil) {
+        let server = server ?? "?"
+        let message: String = switch failure {
+        case .malformedRequest(let error): error.reason
+        case .noRoute: "no route matches this request"
+        case .unresolved:
+            "upstream \(group?.name ?? "?"): \((group?.unresolved ?? []).map { "'\($0)'" }.joined(separator: ", ")) does not resolve (yet); hoptrace keeps looking it up"
+        case .connectRefused: "could not connect to upstream \(server): \(Self.describe(ECONNREFUSED))"
+        case .connectFailed(let code): "could not connect to upstream \(server): \(Self.describe(code))"
+        case .connectTimeout: "timed out connecting to upstream \(server)"
+        case .responseHeadTimeout: "upstream \(server) sent no response header in time"
+        case .upstreamWriteTimeout: "upstream \(server) stopped reading the request"
+        case .responseBodyTimeout: "upstream \(server) stopped sending the response body"
+        case .upstreamClosedEarly: "upstream \(server) closed the connection before responding"
+        case .upstreamReset(let code): "upstream \(server) failed: \(Self.describe(code))"
+        case .malformedResponse(let error): "upstream \(server) sent an invalid response: \(error.reason)"
+        case .upstreamBodyTruncated: "upstream \(server) closed the connection in the middle of the response body"
+        case .requestHeadTimeout: "request header not received in time"
+        case .requestBodyTimeout: "request body not received in time"
+        case .clientClosedMidRequest: "client closed before sending the whole request"
+        case .clientGone: "client closed the connection before the request was sent upstream"
+        case .clientFailed: "client connection failed"
+        case .clientTimeout: "client stopped reading the response"
+        }
+        self.init(failure, message: message)
     }
 
-    public static let noRoute = ProxyError(kind: .noRoute, side: .downstream, status: 404, message: "no route matches this request")
-
-    public static func connect(_ code: Int32, server: String) -> ProxyError {
-        let refused = code == ECONNREFUSED
-        return ProxyError(
-            kind: refused ? .connectRefused : .connectFailed, side: .upstream, status: 502,
-            message: "could not connect to upstream \(server): \(String(cString: strerror(code)))")
-    }
-
-    /// No server of the group has an address: its names do not resolve (yet).
-    public static func unresolved(_ group: UpstreamGroup) -> ProxyError {
-        let names = group.unresolved.map { "'\($0)'" }.joined(separator: ", ")
-        return ProxyError(
-            kind: .unresolved, side: .upstream, status: 502,
-            message: "upstream \(group.name): \(names) does not resolve (yet); hoptrace keeps looking it up")
-    }
-
-    public static func connectTimeout(server: String) -> ProxyError {
-        ProxyError(kind: .connectTimeout, side: .upstream, status: 502, message: "timed out connecting to upstream \(server)")
-    }
-
-    public static func headerTimeout(server: String) -> ProxyError {
-        ProxyError(kind: .upstreamHeaderTimeout, side: .upstream, status: 504, message: "upstream \(server) sent no response header in time")
-    }
-
-    /// The upstream took no byte of the request for `timeouts.idle` while it was sent.
-    public static func writeTimeout(server: String) -> ProxyError {
-        ProxyError(kind: .upstreamWriteTimeout, side: .upstream, status: 504, message: "upstream \(server) stopped reading the request")
-    }
-
-    /// The upstream sent no byte of the response body for `timeouts.upstream_header`.
-    public static func bodyTimeout(server: String) -> ProxyError {
-        ProxyError(kind: .upstreamBodyTimeout, side: .upstream, status: 504, message: "upstream \(server) stopped sending the response body")
-    }
-
-    /// The client sent no byte of its request body for `timeouts.idle`.
-    public static let requestBodyTimeout = ProxyError(
-        kind: .requestBodyTimeout, side: .downstream, status: 408, message: "request body not received in time")
-
-    /// The client took no byte of the response for `timeouts.idle`.
-    public static let clientTimeout = ProxyError(
-        kind: .clientTimeout, side: .downstream, status: 499, message: "client stopped reading the response")
-
-    /// The client closed or reset its connection before the request was sent upstream.
-    public static let clientGone = ProxyError(
-        kind: .clientClosed, side: .downstream, status: 499, message: "client closed the connection before the request was sent upstream")
-
-    public static func closedEarly(server: String) -> ProxyError {
-        ProxyError(kind: .upstreamClosed, side: .upstream, status: 502, message: "upstream \(server) closed the connection before responding")
-    }
-
-    public static func reset(server: String, code: Int32) -> ProxyError {
-        ProxyError(kind: .upstreamReset, side: .upstream, status: 502, message: "upstream \(server) failed: \(String(cString: strerror(code)))")
-    }
-
-    public static func malformedResponse(server: String, _ error: HTTPParseError) -> ProxyError {
-        ProxyError(kind: .malformedResponse, side: .upstream, status: 502, message: "upstream \(server) sent an invalid response: \(error.reason)")
-    }
+    private static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

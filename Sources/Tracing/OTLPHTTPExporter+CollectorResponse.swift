@@ -59,13 +59,7 @@ extension OTLPHTTPExporter {
     func readBody(
         _ connection: ExportConnection, head: ResponseHead, already: [UInt8], deadline: UInt64
     ) throws(SystemError) -> (body: [UInt8], complete: Bool) {
-        var decoder: BodyDecoder
-        switch head.framing {
-        case .none: return ([], already.isEmpty)
-        case .length(let length): decoder = BodyDecoder(framing: .length(length))
-        case .chunked: decoder = BodyDecoder(framing: .chunked)
-        case .untilClose: decoder = BodyDecoder(framing: .untilClose)
-        }
+        guard var decoder = BodyDecoder(for: head.framing) else { return ([], already.isEmpty) }
         var input = already
         var body: [UInt8] = []
         while body.count < Self.maxResponseBytes {

@@ -1,4 +1,5 @@
 import HTTP1
+import ProxyCore
 import Libevent
 @testable import Proxy
 import Testing
@@ -33,7 +34,7 @@ import W3CTraceContext
         let plain = try head("GET /api/activities/home?page=2 HTTP/1.1\nHost: shop.example:8080\nUser-Agent: curl/8\nX-Request-Id: abc\n\n")
         let secret = try head("POST /api/login?user=a&token=s3cret HTTP/1.1\nHost: [::1]:8443\n\n")
         let longAgent = try head("GET / HTTP/1.1\nHost: shop.example\nUser-Agent: \(String(repeating: "€", count: 2000))\n\n")
-        let refused = ProxyError(kind: .connectRefused, side: .upstream, status: 502, message: "connection refused")
+        let refused = ProxyError(.connectRefused, message: "connection refused")
         var captured = try span(.server, head: plain, status: 200)
         captured.capture = HeaderCapture(request: ["x-request-id"], response: [])
         var reused = try upstream("/activities/home")
@@ -49,7 +50,7 @@ import W3CTraceContext
             ("client, credentials redacted", try span(.client(try upstream("/login?token=s3cret")), head: secret, status: 503)),
             ("client, target longer than a value may be", try span(.client(try upstream("/" + String(repeating: "x", count: 5000))), head: plain, status: 200)),
             ("client, refused", try span(.client(try upstream("/")), head: plain, status: 0, error: refused)),
-            ("rejection", try span(.rejection, head: nil, status: 400, error: ProxyError(kind: .malformedRequest, side: .downstream, status: 400, message: "bad"))),
+            ("rejection", try span(.rejection, head: nil, status: 400, error: ProxyError(.malformedRequest(.invalidRequestLine), message: "bad"))),
         ]
     }
 
