@@ -106,7 +106,7 @@ extension ClientSession {
         exchange.upstream?.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         // One inactivity deadline for the tunnel: any byte either way restarts it.
         scheduleDeadline(milliseconds: configuration.timeouts.tunnel)
-        writeAccessLog(exchange.summary)
+        writeAccessLog(exchange)
         client.enableReading()
         tunnelPump(from: client)
         if let upstream = exchange.upstream { tunnelPump(from: upstream) }

@@ -108,7 +108,7 @@ extension ClientSession {
             finishExchange(exchange, closeClient: closeClient)
             return .none
         case .abort:
-            writeAccessLog(exchange.summary)
+            writeAccessLog(exchange)
             close()
             return .none
         case .endTunnel:
@@ -163,7 +163,7 @@ extension ClientSession {
     func finishExchange(_ exchange: Exchange, closeClient: Bool) {
         endAttempt(exchange, error: exchange.machine.failure.map(exchange.error))
         recordServerSpan(exchange)
-        writeAccessLog(exchange.summary)
+        writeAccessLog(exchange)
         self.exchange = nil
         let close = closeClient || !exchange.head.keepAlive || worker.isDraining
         perform(connection.handle(.exchangeFinished(closeClient: close, bytesPending: !client.input.isEmpty)))
@@ -184,8 +184,9 @@ extension ClientSession {
         closeAfterFlush()
     }
 
-    func writeAccessLog(_ summary: ExchangeSummary) {
+    func writeAccessLog(_ exchange: Exchange) {
         guard let log = worker.accessLog else { return }
+        let summary = exchange.summary
         let head = summary.head
         log.write(AccessLog.Record(
             startWallNanoseconds: summary.startWallNanoseconds,

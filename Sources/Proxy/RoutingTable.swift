@@ -2,7 +2,9 @@ import Config
 import HTTP1
 
 /// One compiled route: byte strings ready for matching a request without `String`s.
-public struct CompiledRoute: Sendable {
+/// A final class: an exchange, its spans and its summary each hold the route with one
+/// retain instead of copying five fields.
+public final class CompiledRoute: Sendable {
     public enum HostPattern: Sendable, Equatable {
         case any
         /// Lowercase host, no port.

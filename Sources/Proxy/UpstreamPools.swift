@@ -3,26 +3,19 @@ import Libevent
 /// One worker's idle upstream connections, per server, plus its round-robin positions.
 ///
 /// A connection is put back only after a complete, well-framed exchange. While idle it
-/// is watched: any byte or close from the server, or the group's idle timeout, closes it.
-/// Taking is LIFO, so the warmest connection is reused and extras age out.
+/// is watched by its server's `IdleConnections`: any byte or close from the server, or
+/// the group's idle timeout (the connection's own read timeout: no timer per
+/// connection), closes it. Taking is LIFO, so the warmest connection is reused and
+/// extras age out. Keyed by the server object, which the pool holds: a server's identity
+/// cannot be reused by another while its connections wait. A new address (reload or
+/// re-resolution) is a new server object, so connections to the old one are never
+/// handed out for it; they age out.
 /// Loop thread only.
-final class UpstreamPools: ConnectionDelegate {
-    private final class IdleEntry {
-        let connection: Connection
-        let server: UpstreamServer
-        var timer: Timer?
-
-        init(connection: Connection, server: UpstreamServer) {
-            self.connection = connection
-            self.server = server
-        }
-    }
-
+final class UpstreamPools {
     private let loop: EventLoop
-    private var idle: [SocketAddress: [IdleEntry]] = [:]
-    private var entries: [ObjectIdentifier: IdleEntry] = [:]
+    private var idle: [ObjectIdentifier: IdleConnections] = [:]
     private var positions: [ObjectIdentifier: Int] = [:]
-    /// Connections opened (for metrics and tests).
+    /// Connections opened and reused (for tests).
     private(set) var opened = 0
     private(set) var reused = 0
 
@@ -30,32 +23,31 @@ final class UpstreamPools: ConnectionDelegate {
         self.loop = loop
     }
 
-    var idleCount: Int { entries.count }
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
     /// The next server of `group` in round-robin order (this worker's own position), or
     /// nil when none of its names resolves.
     func nextServer(of group: UpstreamGroup) -> UpstreamServer? {
-        if group.servers.isEmpty { return nil }
+        let servers = group.servers
+        if servers.count < 2 { return servers.first }
         let key = ObjectIdentifier(group)
         let position = positions[key, default: 0]
         positions[key] = position &+ 1
-        return group.servers[position % group.servers.count]
+        return servers[position % servers.count]
     }
 
     /// An idle connection to `server`, or nil.
     func take(_ server: UpstreamServer) -> Connection? {
-        // Popped in place: copying the list out would copy (and retain) every entry.
-        while let entry = idle[server.address]?.popLast() {
-            entries[ObjectIdentifier(entry.connection)] = nil
-            entry.timer?.cancel()
+        guard let pool = idle[ObjectIdentifier(server)] else { return nil }
+        while let connection = pool.connections.popLast() {
             // Its FIN may have come with the last response and not been handled yet.
-            if entry.connection.peerHasClosed {
-                entry.connection.close()
+            if connection.peerHasClosed {
+                connection.close()
                 continue
             }
-            entry.connection.delegate = nil
+            connection.delegate = nil
             reused += 1
-            return entry.connection
+            return connection
         }
         return nil
     }
@@ -69,43 +61,56 @@ final class UpstreamPools: ConnectionDelegate {
 
     /// Keeps `connection` for reuse, or closes it when the pool for its server is full.
     func put(_ connection: Connection, server: UpstreamServer, group: UpstreamGroup) {
+        let key = ObjectIdentifier(server)
+        let pool: IdleConnections
+        if let existing = idle[key] {
+            pool = existing
+        } else {
+            // A new server object (first use, a reload, a new address): drop the empty
+            // pools of servers gone, so that address changes do not pile them up.
+            idle = idle.filter { !$0.value.connections.isEmpty }
+            pool = IdleConnections(server: server)
+            idle[key] = pool
+        }
         guard connection.isOpen, !connection.peerHasClosed, connection.input.isEmpty, connection.output.isEmpty,
-            idle[server.address, default: []].count < group.maxIdle
+            pool.connections.count < group.maxIdle
         else {
             connection.close()
             return
         }
-        let entry = IdleEntry(connection: connection, server: server)
-        connection.delegate = self
-        connection.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
+        connection.delegate = pool
+        connection.setTimeouts(readMilliseconds: group.idleTimeoutMilliseconds, writeMilliseconds: nil)
         connection.setWriteLowWatermark(0)
         connection.enableReading()
-        entry.timer = Timer(loop: loop) { [unowned self, unowned connection] in discard(connection) }
-        entry.timer!.schedule(milliseconds: group.idleTimeoutMilliseconds)
-        idle[server.address, default: []].append(entry)
-        entries[ObjectIdentifier(connection)] = entry
+        pool.connections.append(connection)
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
-        for entry in entries.values {
-            entry.timer?.cancel()
-            entry.connection.close()
+        for pool in idle.values {
+            for connection in pool.connections { connection.close() }
+            pool.connections.removeAll()
         }
-        entries.removeAll()
         idle.removeAll()
     }
+}
 
-    private func discard(_ connection: Connection) {
-        guard let entry = entries.removeValue(forKey: ObjectIdentifier(connection)) else { return }
-        entry.timer?.cancel()
-        idle[entry.server.address]?.removeAll { $0 === entry }
-        loop.deferRelease(entry)
-        connection.close()
+/// The idle connections to one server, and their delegate while idle: one that speaks,
+/// closes, fails or stays idle past its read timeout is no longer usable.
+private final class IdleConnections: ConnectionDelegate {
+    let server: UpstreamServer
+    var connections: [Connection] = []
+
+    init(server: UpstreamServer) {
+        self.server = server
     }
 
-    // An idle connection that speaks or closes is no longer usable.
     func connectionDidRead(_ connection: Connection) { discard(connection) }
     func connectionDidDrain(_ connection: Connection) {}
     func connection(_ connection: Connection, didReceive event: ConnectionEvent) { discard(connection) }
+
+    private func discard(_ connection: Connection) {
+        if let index = connections.lastIndex(where: { $0 === connection }) { connections.remove(at: index) }
+        connection.close()
+    }
 }
