@@ -64,7 +64,6 @@ extension ClientSession {
             switch deadline {
             case .connect: scheduleDeadline(milliseconds: configuration.timeouts.connect)
             case .responseHead: scheduleDeadline(milliseconds: configuration.timeouts.upstreamHeader)
-            case .tunnel: scheduleDeadline(milliseconds: configuration.timeouts.tunnel)
             }
             return .none
         case .cancelDeadline:

@@ -93,6 +93,7 @@ extension ClientSession {
     /// Sends the response head to the client, then as much of the body as is here.
     func forwardResponseHead(_ exchange: Exchange, closeClient: Bool) -> ExchangeMachine.Action {
         guard let head = exchange.response, let upstream = exchange.upstream else { preconditionFailure("no response to forward") }
+        cancelDeadline()
         upstream.setTimeouts(readMilliseconds: configuration.timeouts.upstreamHeader, writeMilliseconds: nil)
         client.output.append(HeaderPolicy.clientResponseHead(
             head, framing: exchange.clientFraming, requestMethod: exchange.head.methodKind,

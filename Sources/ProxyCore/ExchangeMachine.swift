@@ -80,12 +80,12 @@ public struct ExchangeMachine: Sendable {
         case finished
     }
 
-    /// The one deadline an exchange keeps at a time (its duration is configuration).
+    /// The deadlines of an attempt (their durations are configuration). A tunnel's
+    /// inactivity deadline restarts with every byte: the executor keeps it, and reports
+    /// `deadlinePassed`.
     public enum Deadline: Equatable, Sendable {
         case connect
         case responseHead
-        /// No byte either way for `timeouts.tunnel`.
-        case tunnel
     }
 
     public enum Event: Equatable, Sendable {
@@ -139,7 +139,8 @@ public struct ExchangeMachine: Sendable {
         case cancelDeadline
         /// The request body is read: the client's read timeout goes.
         case requestBodyRead
-        /// Sends the response head to the client, then its body as it comes.
+        /// Cancels the response-head deadline, sends the response head to the client,
+        /// then its body as it comes.
         case forwardResponseHead(closeClient: Bool)
         /// The upstream ended: pass on what it sent, then report how the body ended.
         case passOnRemainingResponse
