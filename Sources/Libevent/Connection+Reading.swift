@@ -46,12 +46,19 @@ extension Connection {
                 // Common-timeout queues: O(1) for the many connections sharing a duration.
                 loop.add(readEvent, milliseconds: milliseconds, shared: true)
                 readTimerArmed = true
+            } else if readEventAdded, readTimerArmed {
+                // Added, with a timeout no longer wanted: left as it is, and dropped by
+                // `readEventFired` should it fire. A proxied exchange turns its client's
+                // read timeout off and on again; this saves an `event_add` and an
+                // `event_remove_timer` each time.
+                return
             } else {
                 event_add(readEvent, nil)
                 // `event_add` without a timeout keeps a timeout set before: remove it.
                 if readTimerArmed { event_remove_timer(readEvent) }
                 readTimerArmed = false
             }
+            readEventAdded = true
         } else {
             stopReadEvent()
         }
@@ -64,13 +71,20 @@ extension Connection {
         guard let readEvent else { return }
         if readTimerArmed { event_remove_timer(readEvent) }
         readTimerArmed = false
+        readEventAdded = false
         event_del(readEvent)
     }
 
     func readEventFired(_ what: Int16) {
         if Int32(what) & EV_CLOSED != 0 { peerHasClosed = true }
         if Int32(what) & EV_TIMEOUT != 0 {
-            if state == .open { stopReadEvent() }
+            if readTimeoutMilliseconds == nil || state != .open {
+                // A timeout left in place when it was turned off (`updateReadEvent`).
+                event_remove_timer(readEvent)
+                readTimerArmed = false
+                return
+            }
+            stopReadEvent()
             deliver(.timedOut)
             return
         }

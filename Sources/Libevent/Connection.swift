@@ -83,6 +83,8 @@ public final class Connection {
     var readTimeoutMilliseconds: Int?
     /// The read event was last added with a timeout.
     var readTimerArmed = false
+    /// The read event is added (pending).
+    var readEventAdded = false
     /// The peer has closed its side or the connection failed (seen as EPOLLRDHUP, end of
     /// stream or a read error), possibly before the bytes still in `input` were handled.
     public internal(set) var peerHasClosed = false

@@ -17,7 +17,8 @@ public final class Timer {
     private let action: (() -> Void)?
     /// Not retained: the target owns the timer, and clears this before letting it go.
     public unowned(unsafe) var target: TimerTarget?
-    private var scheduledMilliseconds = -1
+    /// Scheduled and not yet fired or cancelled.
+    private var isArmed = false
 
     /// `action` runs on the loop's thread when the timer fires. It usually captures its
     /// owner `unowned`: the owner outlives the timer it owns.
@@ -49,19 +50,21 @@ public final class Timer {
     /// has room for few such queues).
     public func schedule(milliseconds: Int, shared: Bool = true) {
         loop.assertInLoop()
-        scheduledMilliseconds = milliseconds
+        isArmed = true
         loop.add(event, milliseconds: milliseconds, shared: shared)
     }
 
     public func cancel() {
+        // Not scheduled (never, or it fired): nothing to delete.
+        guard isArmed else { return }
+        isArmed = false
         event_del(event)
-        scheduledMilliseconds = -1
     }
 
     public var isScheduled: Bool { event_pending(event, Int16(EV_TIMEOUT), nil) != 0 }
 
     private func didFire() {
-        scheduledMilliseconds = -1
+        isArmed = false
         if let action { action() } else { target?.timerFired(self) }
     }
 }
