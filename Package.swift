@@ -55,7 +55,11 @@ let package = Package(
         // Routing, header policy, exchanges, pools, workers.
         .target(
             name: "Proxy",
-            dependencies: ["HTTP1", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HTTP1", "Libevent", "Config", "Tracing",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // A small HTTP/1.1 server for hoptrace's own listeners (admin, receiver): its own
@@ -108,6 +112,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy", "Config", "Libevent", "HTTP1", "Tracing", "Admin", "Receiver", "LocalServer",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
