@@ -66,7 +66,11 @@ let package = Package(
         // workers.
         .target(
             name: "Proxy",
-            dependencies: ["HTTP1", "ProxyCore", "Libevent", "Config", "Tracing", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HTTP1", "ProxyCore", "Libevent", "Config", "Tracing",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // A small HTTP/1.1 server for hoptrace's own listeners (admin, receiver): its own
@@ -120,6 +124,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy", "ProxyCore", "Config", "Libevent", "HTTP1", "Tracing", "Admin", "Receiver", "LocalServer",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import HTTP1
 import Yams
 
 /// Addresses as written: where hoptrace listens, and the upstream servers it sends to. Both
@@ -85,32 +86,18 @@ extension ConfigReader {
     }
 
     static func addressParts(_ text: Substring) -> AddressParts {
-        let host: Substring
-        let portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text.index(after: text.startIndex) < close else { return .malformed }
-            host = text[...close]
-            let rest = text[text.index(after: close)...]
-            if rest.isEmpty {
-                portText = nil
-            } else if rest.hasPrefix(":") {
-                portText = rest.dropFirst()
-            } else {
-                return .malformed
+        let isForeign: (Character) -> Bool = { $0 == "/" || $0 == "@" || $0 == "?" || $0 == "#" || $0.isWhitespace }
+        guard let authority = Authority(splitting: text.utf8) else {
+            // Without a `[`, only a colon in the host is refused by the split.
+            if !text.hasPrefix("["), let colon = text.lastIndex(of: ":"), !text[..<colon].contains(where: isForeign) {
+                return .unbracketedIPv6
             }
-        } else if let colon = text.lastIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        } else {
-            host = text
-            portText = nil
+            return .malformed
         }
-        if host.contains(where: { $0 == "/" || $0 == "@" || $0 == "?" || $0 == "#" || $0.isWhitespace }) { return .malformed }
-        if !host.hasPrefix("["), host.contains(":") { return .unbracketedIPv6 }
-        guard let portText else { return .parts(host: host, port: nil) }
-        guard (1...5).contains(portText.count), portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let port = Int(portText), port <= 65535
-        else { return .badPort }
+        let host = text[authority.host]
+        if host.contains(where: isForeign) { return .malformed }
+        guard authority.portText != nil else { return .parts(host: host, port: nil) }
+        guard let port = authority.port(in: text.utf8) else { return .badPort }
         return .parts(host: host, port: port)
     }
 }

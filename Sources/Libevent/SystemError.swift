@@ -30,30 +30,3 @@ func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(Syste
 public func releaseFreeMemory() {
     hoptrace_malloc_trim()
 }
-
-/// Names the calling thread, for `top -H` and profilers (the first 15 bytes count).
-public func nameCurrentThread(_ name: String) {
-    hoptrace_set_thread_name(name)
-}
-
-/// Starts a detached-until-joined POSIX thread running `body`.
-public func spawnThread(name: String, _ body: @escaping () -> Void) -> pthread_t {
-    final class Box {
-        let body: () -> Void
-        let name: String
-        init(_ body: @escaping () -> Void, name: String) {
-            self.body = body
-            self.name = name
-        }
-    }
-    let box = Unmanaged.passRetained(Box(body, name: name)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { argument in
-        let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-        nameCurrentThread(box.name)
-        box.body()
-        return nil
-    }, box)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    return thread
-}

@@ -263,22 +263,11 @@ enum SpanText {
 
     /// The host of `host[:port]` or `[v6]:port`.
     static func hostPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Bytes.SubSequence {
-        if authority.first == UInt8(ascii: "["), let close = authority.firstIndex(of: UInt8(ascii: "]")) {
-            return authority[authority.index(after: authority.startIndex)..<close]
-        }
-        if let colon = authority.lastIndex(of: UInt8(ascii: ":")) { return authority[..<colon] }
-        return authority[...]
+        guard let split = Authority(splitting: authority) else { return authority[...] }
+        return authority[split.hostname]
     }
 
     static func portPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Int? {
-        guard let colon = authority.lastIndex(of: UInt8(ascii: ":")), authority.last != UInt8(ascii: "]") else { return nil }
-        var port = 0
-        var digits = 0
-        for byte in authority[authority.index(after: colon)...] {
-            guard byte >= 0x30, byte <= 0x39, digits < 5 else { return nil }
-            port = port * 10 + Int(byte - 0x30)
-            digits += 1
-        }
-        return digits > 0 ? port : nil
+        Authority(splitting: authority)?.port(in: authority)
     }
 }

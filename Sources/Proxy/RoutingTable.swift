@@ -90,12 +90,6 @@ public struct RoutingTable: Sendable {
     /// Where the request's host lies in its head, without port (and brackets kept).
     static func hostWithoutPort(_ head: RequestHead) -> Range<Int> {
         guard let range = head.host else { return 0..<0 }
-        let bytes = head.bytes
-        if bytes[range.lowerBound] == UInt8(ascii: "[") {
-            if let close = bytes[range].firstIndex(of: UInt8(ascii: "]")) { return range.lowerBound..<(close + 1) }
-            return range
-        }
-        if let colon = bytes[range].lastIndex(of: UInt8(ascii: ":")) { return range.lowerBound..<colon }
-        return range
+        return Authority(splitting: head.bytes[range])?.host ?? range
     }
 }

@@ -1,3 +1,4 @@
+import HTTP1
 import Libevent
 
 /// A named set of upstream servers, resolved. Immutable and shared by all workers;
@@ -48,7 +49,7 @@ public final class UpstreamServer: Sendable, Hashable {
     public init(configured: String, address: SocketAddress) {
         self.configured = configured
         self.address = address
-        configuredHost = String(decoding: SpanText.hostPart(Array(configured.utf8)), as: UTF8.self)
+        configuredHost = Authority(splitting: configured.utf8).map { String(configured[$0.hostname]) } ?? configured
         origin = "http://\(configured)"
         host = address.host
         port = address.port

@@ -1,3 +1,5 @@
+import HTTP1
+
 /// The OTLP/HTTP exporter's settings, from the standard variables (OpenTelemetry
 /// specification, "OTLP Exporter Configuration"); the per-signal `_TRACES_` variants win.
 public struct OTLPExporterSettings: Sendable, Equatable {
@@ -126,21 +128,13 @@ struct URLParts {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if after.isEmpty { port = useTLS ? 443 : 80 } else {
-                guard after.hasPrefix(":"), let number = Int(after.dropFirst()), (1...65535).contains(number) else { return nil }
-                port = number
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            guard let number = Int(authority[authority.index(after: colon)...]), (1...65535).contains(number) else { return nil }
-            port = number
-        } else {
-            host = String(authority)
+        guard !authority.isEmpty, !authority.contains("@"), let split = Authority(splitting: authority.utf8) else { return nil }
+        host = String(authority[split.hostname])
+        if split.portText == nil {
             port = useTLS ? 443 : 80
+        } else {
+            guard let number = split.port(in: authority.utf8), number > 0 else { return nil }
+            port = number
         }
         guard !host.isEmpty else { return nil }
     }

@@ -1,27 +1,66 @@
 #!/usr/bin/env bash
-# Instructions per proxied request, counted by callgrind: they do not drift with the
-# machine's load, so they judge a change to the request path where req/s cannot.
+# Instructions per proxied request, counted by callgrind, for nginx and for hoptrace in
+# front of the same nginx upstream: counts do not drift with the machine's load, so they
+# judge a change to the request path where req/s cannot.
 #
-#   Tests/Benchmarks/instructions.sh [requests]     (default 20000, over 4 keep-alive connections)
+#   Tests/Benchmarks/instructions.sh [N1 N2]    (default 2000 and 10000 requests)
 #
-# Builds hoptrace (release), strips its debug info (valgrind here cannot read Swift's
-# DWARF 5), starts an nginx upstream on 127.0.0.1 and, for each mode, runs hoptrace (one
-# worker) under callgrind: a warm-up, then the counted requests, with every thread of
-# hoptrace counted (the span pipeline's too). Needs valgrind, nginx-light, curl, python3.
+# Each proxy runs twice under callgrind for its whole life: started, sent N1 requests
+# (then N2) by a fixed-count client (4 keep-alive connections, each request answered
+# before the next), sent SIGTERM and left to exit by itself. hoptrace exports what its
+# span pipeline holds on the way out, so that work is counted; the SIGTERM comes after
+# the client has read every response. callgrind sums every thread of a process into one
+# file (--separate-threads=no, its default); the script sums the files of a run all the
+# same (one per process). The figure is (I2 - I1) / (N2 - N1): start-up and shutdown are
+# the same in both runs and cancel, and what they cost is shown beside it.
+#
+# The proxies: nginx (one process: master_process off, daemon off, worker_processes 1,
+# so callgrind counts the process that serves; upstream keep-alive, access log off, as in
+# run.sh) and hoptrace (one worker, access log off) with tracing off
+# (OTEL_SDK_DISABLED=true), 100% sampled and exported over OTLP/HTTP to the upstream
+# nginx's /v1/traces, the same with the admin listener on (the spans also go to the
+# explorer's trace store), and store only (admin on, no exporter). hoptrace is measured
+# as a copy made with `strip -g`: valgrind 3.19 cannot read Swift's DWARF 5.
+# Needs valgrind, nginx-light, python3. About 3 minutes with the defaults.
 set -euo pipefail
-REQUESTS="${1:-20000}"
+N1="${1:-2000}"
+N2="${2:-10000}"
+CONNECTIONS=4
+N1=$((N1 / CONNECTIONS * CONNECTIONS)); N2=$((N2 / CONNECTIONS * CONNECTIONS))
+[ "$N2" -gt "$N1" ] || { echo "N2 must be larger than N1" >&2; exit 1; }
 source "$(dirname "$0")/common.sh"
 bench_start instructions
 need valgrind valgrind
-need curl curl
 UPSTREAM=$(free_port); PROXY=$(free_port); ADMIN=$(free_port)
 
-echo "building hoptrace (release)..." >&2
-(cd "$ROOT" && swift build -c release --product hoptrace >/dev/null)
-strip -g -o "$WORK/hoptrace" "$ROOT/.build/release/hoptrace"
+build_hoptrace
+strip -g -o "$WORK/hoptrace" "$HOPTRACE"
 
 upstream_conf "$WORK" "$UPSTREAM" > "$WORK/upstream.conf"
 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+
+cat > "$WORK/proxy.conf" <<CONF
+master_process off;
+daemon off;
+worker_processes 1;
+pid $WORK/proxy.pid;
+error_log $WORK/proxy.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
+    server {
+        listen 127.0.0.1:$PROXY;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+
 for config in plain explorer; do
     admin="null"; [ "$config" = explorer ] && admin="\"127.0.0.1:$ADMIN\""
     cat > "$WORK/$config.yaml" <<CONF
@@ -37,47 +76,103 @@ upstreams:
 CONF
 done
 
+# The client: COUNT requests on each of CONNECTIONS keep-alive connections, each answered
+# before the next is sent. It connects as soon as the proxy listens (no probe request,
+# which would add to one run and not the other).
 cat > "$WORK/load.py" <<'PY'
-import socket, sys, threading
+import socket, sys, threading, time
 count, connections, port = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+failures = []
+def connect():
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline: raise
+            time.sleep(0.05)
 def run():
-    s = socket.create_connection(("127.0.0.1", port))
-    for _ in range(count):
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        buffer = b""
-        while b"hello from upstream\n" not in buffer:
-            buffer += s.recv(4096)
-    s.close()
+    try:
+        s = connect()
+        for _ in range(count):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            buffer = b""
+            while b"hello from upstream\n" not in buffer:
+                chunk = s.recv(4096)
+                if not chunk: raise EOFError("the proxy closed the connection")
+                buffer += chunk
+        s.close()
+    except Exception as error:
+        failures.append(error)
 threads = [threading.Thread(target=run) for _ in range(connections)]
 for thread in threads: thread.start()
 for thread in threads: thread.join()
+if failures: sys.exit(f"load: {failures[0]!r}")
 PY
 
-# measure NAME CONFIG [VAR=value ...]: instructions per request.
+# lifetime REQUESTS ENV... -- COMMAND...: LIFETIME, the instructions COMMAND executes
+# over its whole life under callgrind, serving REQUESTS requests, then exiting on SIGTERM;
+# every thread and every process counted. The run's files stay in $WORK/runN.
 RUN=0
-measure() {
-    local name=$1 config=$2; shift 2
+lifetime() {
+    local requests=$1; shift
+    local environment=()
+    while [ "$1" != "--" ]; do environment+=("$1"); shift; done; shift
     RUN=$((RUN + 1))
-    local id="run$RUN"
-    env "$@" valgrind --tool=callgrind --callgrind-out-file="$WORK/out.$id" "$WORK/hoptrace" run --config "$WORK/$config.yaml" \
-        >/dev/null 2>"$WORK/valgrind.$id" & local pid=$!; PIDS+=($pid)
-    local up=""
-    for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PROXY/" && { up=1; break; }; sleep 0.1; done
-    [ -n "$up" ] || { echo "hoptrace did not start under valgrind:" >&2; cat "$WORK/valgrind.$id" >&2; exit 1; }
-    python3 "$WORK/load.py" 200 4 "$PROXY"
-    sleep 1
-    callgrind_control -z "$pid" >/dev/null 2>&1
-    python3 "$WORK/load.py" $((REQUESTS / 4)) 4 "$PROXY"
-    sleep 1.5   # the span pipeline's turn
-    callgrind_control -d "$pid" >/dev/null 2>&1
-    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-    local total
-    total=$(for file in "$WORK/out.$id"*; do callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; done | sort -n | tail -1)
-    printf "  %-34s %8d instructions per request\n" "$name" $((total / REQUESTS))
+    local out="$WORK/run$RUN"
+    mkdir -p "$out"
+    env "${environment[@]}" valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.%p" "$@" \
+        >"$out/stdout" 2>"$out/stderr" & local pid=$!; PIDS+=($pid)
+    python3 "$WORK/load.py" $((requests / CONNECTIONS)) "$CONNECTIONS" "$PROXY" \
+        || { echo "the load failed; the proxy said:" >&2; tail -20 "$out/stderr" >&2; exit 1; }
+    kill -TERM "$pid"
+    local state=""
+    for _ in $(seq 1 1200); do   # until it has exited (a zombie still answers kill -0)
+        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1 || true)
+        [ -n "$state" ] && [ "$state" != Z ] || break
+        sleep 0.1
+    done
+    [ -z "$state" ] || [ "$state" = Z ] || { echo "the proxy did not exit within 120 s of SIGTERM" >&2; exit 1; }
+    wait "$pid" || { echo "the proxy exited with $?:" >&2; tail -20 "$out/stderr" >&2; exit 1; }
+    # Every span must have been handled before the exit, or its work is not in the count:
+    # two a request (SERVER and CLIENT), all exported (hoptrace's summary line at exit),
+    # none dropped for a full queue (under valgrind the threads take turns).
+    local exported
+    exported=$(grep -o 'exported=[0-9]*' "$out/stderr" | tail -1 | cut -d= -f2 || true)
+    if [ -n "$exported" ] && [ "$exported" != $((2 * requests)) ]; then
+        echo "  (run $RUN: $exported spans exported for $requests requests, not $((2 * requests)): the count is off)" >&2
+    fi
+    if grep -qE 'span queue full|spans arrive faster' "$out/stderr"; then
+        echo "  (run $RUN: spans were dropped: the count is off)" >&2
+    fi
+    # Each file ends with "totals: <Ir>"; its header may repeat it as "summary:" (read
+    # only when there is no totals line), so a file counts once.
+    LIFETIME=$(awk '/^totals:/ { t += $2; nt++ } /^summary:/ { s += $2; ns++ }
+        END { if (nt) printf "%.0f\n", t; else if (ns) printf "%.0f\n", s; else exit 1 }' "$out"/callgrind.*)
 }
+
+# measure NAME ENV... -- COMMAND...: both runs, one line of the table.
+NGINX_PER=""
+measure() {
+    local name=$1; shift
+    local first second per fixed
+    lifetime "$N1" "$@"; first=$LIFETIME
+    lifetime "$N2" "$@"; second=$LIFETIME
+    per=$(( (second - first) / (N2 - N1) ))
+    fixed=$(( first - per * N1 ))
+    [ -n "$NGINX_PER" ] || NGINX_PER=$per
+    printf "  %-32s %9d  %6.2f  %9.1f\n" "$name" "$per" "$(awk -v a="$per" -v b="$NGINX_PER" 'BEGIN { print a / b }')" \
+        "$(awk -v f="$fixed" 'BEGIN { print f / 1e6 }')"
+}
+
+HOP=("$WORK/hoptrace" run --config)
 OTLP="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$UPSTREAM"
-echo "instructions per request, $REQUESTS requests over 4 keep-alive connections, one worker (callgrind)"
-measure "tracing off" plain OTEL_SDK_DISABLED=true
-measure "100% sampled, exported" plain "$OTLP"
-measure "100% sampled, exported + store" explorer "$OTLP"
-measure "100% sampled, store only" explorer
+echo "instructions per request under callgrind, whole process life, (I2 - I1) / (N2 - N1) with N1 = $N1, N2 = $N2"
+echo "requests over $CONNECTIONS keep-alive connections; one nginx process, one hoptrace worker; every thread counted"
+printf "  %-32s %9s  %6s  %9s\n" "" "instr/req" "/ nginx" "fixed (M)"
+measure "nginx" -- "$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
+measure "hoptrace, tracing off" OTEL_SDK_DISABLED=true -- "${HOP[@]}" "$WORK/plain.yaml"
+measure "hoptrace, 100% exported" "$OTLP" -- "${HOP[@]}" "$WORK/plain.yaml"
+measure "hoptrace, 100% exported + store" "$OTLP" -- "${HOP[@]}" "$WORK/explorer.yaml"
+measure "hoptrace, 100% store only" -- "${HOP[@]}" "$WORK/explorer.yaml"
+echo "(fixed: start-up and shutdown, in millions of instructions: I1 - N1 x instr/req)"

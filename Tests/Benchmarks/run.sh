@@ -8,10 +8,13 @@
 # proxy (one worker, upstream keep-alive, access log off), HAProxy (one thread,
 # connection reuse, no log) and hoptrace (one worker, access log off). Each proxy is
 # pinned to CPU 0; the upstream and wrk share CPU 1. wrk drives the proxies in
-# alternating rounds (the best of each kept) and prints requests/s, p99 latency and
-# hoptrace / nginx and / HAProxy (hoptrace with tracing off, as they have none). Then hoptrace alone with tracing off, 100% sampled, parentbased_traceidratio 0.1
-# and always_off, exporting OTLP/HTTP to a local receiver (the upstream nginx's
-# /v1/traces, which reads and discards each export), each as a ratio to tracing off;
+# alternating rounds (the best of each kept) and prints requests/s, p99 latency, the
+# proxy's CPU time per request (user + system, every thread and process of it, from
+# /proc/PID/stat around the round, over the requests wrk counted) and hoptrace / nginx
+# and / HAProxy (hoptrace with tracing off, as they have none). Then hoptrace alone with
+# tracing off, 100% sampled, parentbased_traceidratio 0.1 and always_off, exporting
+# OTLP/HTTP to a local receiver (the upstream nginx's /v1/traces, which reads and
+# discards each export), each as a ratio to tracing off (requests/s and CPU per request);
 # "100% + store" has the admin listener on, so the spans also go to the explorer's trace
 # store. Then it streams 1 GiB down and 1 GiB up through a fresh hoptrace and prints its
 # peak RSS. Last, store.py times the explorer's list and filters over 2,000 traces. Absolute numbers drift on shared machines: read the ratios.
@@ -93,8 +96,8 @@ sed -e "s/^admin: null/admin: \"127.0.0.1:$(free_port)\"/" "$WORK/hoptrace.yaml"
 
 taskset -c 1 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 taskset -c 1 python3 "$(dirname "$0")/sink.py" "$SINK_PORT" & PIDS+=($!)
-taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
-taskset -c 0 "$HAPROXY" -db -f "$WORK/haproxy.cfg" 2>"$WORK/haproxy.err" & PIDS+=($!)
+taskset -c 0 "$NGINX" -c "$WORK/proxy.conf" -p "$WORK" 2>/dev/null & NGINX_PID=$!; PIDS+=($NGINX_PID)
+taskset -c 0 "$HAPROXY" -db -f "$WORK/haproxy.cfg" 2>"$WORK/haproxy.err" & HAPROXY_PID=$!; PIDS+=($HAPROXY_PID)
 # hoptrace with the given environment (tracing variables), replacing any running one.
 # A first argument CONFIG=file picks another configuration.
 start_hoptrace() {
@@ -107,16 +110,34 @@ start_hoptrace() {
 start_hoptrace OTEL_SDK_DISABLED=true
 wait_port "$UPSTREAM_PORT"; wait_port "$NGINX_PORT"; wait_port "$HAPROXY_PORT"
 
-# wrk prints "Requests/sec: N" and, with --latency, "99%  Xms".
+# cpu_ticks PID: the user and system time PID and its children (nginx's worker under its
+# master) have used, in clock ticks; /proc/PID/stat counts every thread of a process.
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
+
+# drive PORT PID: "req/s p99 µs-CPU-per-request" of the proxy PID listening on PORT. wrk
+# prints "Requests/sec: N", "N requests in", and with --latency "99%  Xms"; the CPU time
+# is the proxy's (all its threads) over the run, divided by the requests wrk counted.
 drive() {
+    local before after
+    before=$(cpu_ticks "$2")
     taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$1/" > "$WORK/wrk.out"
-    local rps p99
+    after=$(cpu_ticks "$2")
+    local rps p99 requests cpu
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
     p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
+    requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+    cpu=$(awk -v ticks=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN { printf "%.2f", ticks / hz / n * 1e6 }')
     local errors
     errors=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.out")
     [ -z "$errors" ] || echo "  wrk reported: $errors" >&2
-    echo "$rps $p99"
+    echo "$rps $p99 $cpu"
 }
 
 better() { # the run with more requests/s
@@ -128,23 +149,25 @@ SECTIONS="${SECTIONS:-proxy tracing streaming store}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if section proxy; then
-drive "$NGINX_PORT" >/dev/null; drive "$HAPROXY_PORT" >/dev/null; drive "$HOPTRACE_PORT" >/dev/null   # warm up
+drive "$NGINX_PORT" "$NGINX_PID" >/dev/null; drive "$HAPROXY_PORT" "$HAPROXY_PID" >/dev/null; drive "$HOPTRACE_PORT" "$HOPTRACE_PID" >/dev/null   # warm up
 # Rounds alternate between the proxies so that drift on a shared machine hits all.
-NGINX_BEST="0 -"; HAPROXY_BEST="0 -"; HOP_BEST="0 -"
+NGINX_BEST="0 - -"; HAPROXY_BEST="0 - -"; HOP_BEST="0 - -"
 for round in $(seq 1 "$ROUNDS"); do
-    NGINX_BEST=$(better "$NGINX_BEST" "$(drive "$NGINX_PORT")")
-    HAPROXY_BEST=$(better "$HAPROXY_BEST" "$(drive "$HAPROXY_PORT")")
-    HOP_BEST=$(better "$HOP_BEST" "$(drive "$HOPTRACE_PORT")")
+    NGINX_BEST=$(better "$NGINX_BEST" "$(drive "$NGINX_PORT" "$NGINX_PID")")
+    HAPROXY_BEST=$(better "$HAPROXY_BEST" "$(drive "$HAPROXY_PORT" "$HAPROXY_PID")")
+    HOP_BEST=$(better "$HOP_BEST" "$(drive "$HOPTRACE_PORT" "$HOPTRACE_PID")")
 done
-read -r NGINX_RPS NGINX_P99 <<<"$NGINX_BEST"
-read -r HAPROXY_RPS HAPROXY_P99 <<<"$HAPROXY_BEST"
-read -r HOP_RPS HOP_P99 <<<"$HOP_BEST"
+read -r NGINX_RPS NGINX_P99 NGINX_CPU <<<"$NGINX_BEST"
+read -r HAPROXY_RPS HAPROXY_P99 HAPROXY_CPU <<<"$HAPROXY_BEST"
+read -r HOP_RPS HOP_P99 HOP_CPU <<<"$HOP_BEST"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x${ROUNDS} alternating (best of each), one worker each"
-printf "  %-10s %12s req/s   p99 %s\n" nginx "$NGINX_RPS" "$NGINX_P99" haproxy "$HAPROXY_RPS" "$HAPROXY_P99" hoptrace "$HOP_RPS" "$HOP_P99"
+printf "  %-10s %12s req/s   p99 %-8s  %6s µs CPU/req\n" nginx "$NGINX_RPS" "$NGINX_P99" "$NGINX_CPU" \
+    haproxy "$HAPROXY_RPS" "$HAPROXY_P99" "$HAPROXY_CPU" hoptrace "$HOP_RPS" "$HOP_P99" "$HOP_CPU"
 echo "  hoptrace / nginx = $(ratio "$HOP_RPS" "$NGINX_RPS"), hoptrace / haproxy = $(ratio "$HOP_RPS" "$HAPROXY_RPS")"
+echo "  CPU per request: hoptrace / nginx = $(ratio "$HOP_CPU" "$NGINX_CPU"), hoptrace / haproxy = $(ratio "$HOP_CPU" "$HAPROXY_CPU")"
 fi
 
 # Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.
@@ -156,22 +179,23 @@ MODES=("off|OTEL_SDK_DISABLED=true"
        "ratio 0.1|$OTLP OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1"
        "always_off|$OTLP OTEL_TRACES_SAMPLER=always_off")
 declare -A MODE_BEST
-for mode in "${MODES[@]}"; do MODE_BEST["${mode%%|*}"]="0 -"; done
+for mode in "${MODES[@]}"; do MODE_BEST["${mode%%|*}"]="0 - -"; done
 for round in $(seq 1 "$ROUNDS"); do
     for mode in "${MODES[@]}"; do
         # shellcheck disable=SC2086
         start_hoptrace ${mode#*|}
-        drive "$HOPTRACE_PORT" >/dev/null   # warm up the pools
-        MODE_BEST["${mode%%|*}"]=$(better "${MODE_BEST["${mode%%|*}"]}" "$(drive "$HOPTRACE_PORT")")
+        drive "$HOPTRACE_PORT" "$HOPTRACE_PID" >/dev/null   # warm up the pools
+        MODE_BEST["${mode%%|*}"]=$(better "${MODE_BEST["${mode%%|*}"]}" "$(drive "$HOPTRACE_PORT" "$HOPTRACE_PID")")
     done
 done
-OFF_RPS=${MODE_BEST["off"]%% *}
+read -r OFF_RPS _ OFF_CPU <<<"${MODE_BEST["off"]}"
 echo
 echo "tracing, hoptrace alone, OTLP/HTTP to a local receiver, ${DURATION}s x${ROUNDS} alternating (best of each)"
 for mode in "${MODES[@]}"; do
     name="${mode%%|*}"
-    read -r rps p99 <<<"${MODE_BEST[$name]}"
-    printf "  %-13s %12s req/s   p99 %-8s  / off = %s\n" "$name" "$rps" "$p99" "$(awk -v a="$rps" -v b="$OFF_RPS" 'BEGIN { printf "%.2f", a / b }')"
+    read -r rps p99 cpu <<<"${MODE_BEST[$name]}"
+    printf "  %-13s %12s req/s   p99 %-8s  / off = %s   %6s µs CPU/req  / off = %s\n" "$name" "$rps" "$p99" \
+        "$(awk -v a="$rps" -v b="$OFF_RPS" 'BEGIN { printf "%.2f", a / b }')" "$cpu" "$(awk -v a="$cpu" -v b="$OFF_CPU" 'BEGIN { printf "%.2f", a / b }')"
 done
 
 fi
