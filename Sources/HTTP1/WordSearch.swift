@@ -75,6 +75,38 @@ enum WordSearch {
         return (~(letter | digit | hyphen) | word) & highBits
     }
 
+    /// The index of the first byte at or after `start` that a request-target may not
+    /// hold (RFC 9112 §3.2: no whitespace, CTL, DEL, non-ASCII, and no `#` fragment), or
+    /// `bytes.count` if none. SP and CR, which end a target, are among them.
+    @inline(__always) static func firstNonTargetByte(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index &+ 8 <= bytes.count {
+            let word = word(bytes, at: index)
+            let hits = bytesBelow(0x21, word) | zeroBytes(word ^ repeated(0x7F)) | (word & highBits)
+                | zeroBytes(word ^ repeated(UInt8(ascii: "#")))
+            if hits != 0 { return index &+ hits.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "#") { break }
+            index &+= 1
+        }
+        return index
+    }
+
+    /// The index of the first `byte` at or after `start`, or `bytes.count` if none.
+    @inline(__always) static func first(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index &+ 8 <= bytes.count {
+            let hits = zeroBytes(word(bytes, at: index) ^ repeated(byte))
+            if hits != 0 { return index &+ hits.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        while index < bytes.count, bytes[index] != byte { index &+= 1 }
+        return index
+    }
+
     /// The index of the first control byte (below 0x20: HTAB, CR, LF, NUL…) or DEL at
     /// or after `start`, or `bytes.count` if none: the bytes a field value may not hold,
     /// but for HTAB, and the CR that ends it.
