@@ -131,21 +131,26 @@ public struct HeadWriter: Sendable {
     }
 
     /// The chunk-size line for a chunk of `size` bytes: lowercase hex, CRLF, no extensions.
+    ///
+    /// Written into a stack buffer, then copied into an array made from it. Not
+    /// `Array(unsafeUninitializedCapacity:)`: that allocates through an unspecialized
+    /// standard-library function that looks the storage class up at run time, which
+    /// costs more than the whole line.
     public static func chunkHeader(size: UInt64) -> [UInt8] {
         // One digit per 4 significant bits, at least one.
         let digitCount = max(1, (64 - size.leadingZeroBitCount + 3) / 4)
         let table = hexDigits.utf8Start
-        return [UInt8](unsafeUninitializedCapacity: digitCount + 2) { buffer, initialized in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { line in
             var value = size
             var index = digitCount
             while index > 0 {
                 index -= 1
-                buffer[index] = table[Int(value & 0xF)]
+                line[index] = table[Int(value & 0xF)]
                 value >>= 4
             }
-            buffer[digitCount] = ASCII.cr
-            buffer[digitCount + 1] = ASCII.lf
-            initialized = digitCount + 2
+            line[digitCount] = ASCII.cr
+            line[digitCount + 1] = ASCII.lf
+            return Array(UnsafeBufferPointer(rebasing: line[..<(digitCount + 2)]))
         }
     }
 
