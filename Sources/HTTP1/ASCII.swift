@@ -10,11 +10,16 @@ enum ASCII {
 
     /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
     @inline(__always) static func isToken(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true  // DIGIT, ALPHA
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
-        }
+        isMember(byte, low: 0x03FF_6CFA_0000_0000, high: 0x57FF_FFFF_C7FF_FFFE)
+    }
+
+    /// Whether `byte` is in a set of ASCII bytes given as a bitmap: bit n of `low` for
+    /// byte n below 64, bit n of `high` for byte 64 + n. A shift and a mask, where a
+    /// `switch` over ranges took a comparison per range. Bytes of 0x80 and above are in
+    /// no set.
+    @inline(__always) static func isMember(_ byte: UInt8, low: UInt64, high: UInt64) -> Bool {
+        let bits = byte < 64 ? low : byte < 128 ? high : 0
+        return (bits &>> UInt64(byte & 63)) & 1 != 0
     }
 
     /// field-vchar / SP / HTAB: anything but CTLs (except HTAB) and DEL. obs-text is allowed.

@@ -59,9 +59,7 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
     /// comparison (no hashing, no allocation).
     public static func classify(_ name: UnsafeRawBufferPointer) -> FieldKind {
         @inline(__always) func matches(_ lower: StaticString) -> Bool {
-            let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-            for index in 0..<expected.count where ASCII.lowercased(name[index]) != expected[index] { return false }
-            return true
+            ASCII.equalsIgnoringCase(name, UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount))
         }
         switch name.count {
         case 2: return matches("te") ? .te : .other

@@ -19,6 +19,8 @@ enum FieldLineParser {
             // The blank line that ends the head.
             if head[index] == ASCII.cr { return }
             if ASCII.isWhitespace(head[index]) { throw .obsoleteLineFolding }
+            // Most names are letters, digits and "-", all tchar: skipped a word at a time.
+            index = WordSearch.skipLettersDigitsAndHyphens(in: head, from: index)
             while index < end, ASCII.isToken(head[index]) { index += 1 }
             guard index > lineStart, index < end, head[index] == ASCII.colon else {
                 throw .invalidFieldName
@@ -27,15 +29,17 @@ enum FieldLineParser {
             index += 1
             while index < end, ASCII.isWhitespace(head[index]) { index += 1 }
             let valueStart = index
-            var valueEnd = index
-            while index < end, head[index] != ASCII.cr {
-                let byte = head[index]
-                guard ASCII.isFieldValueByte(byte) else { throw .invalidFieldValue }
-                index += 1
-                if !ASCII.isWhitespace(byte) { valueEnd = index }
+            // The value runs to its CR; before it, HTAB is the only control byte allowed.
+            // Found eight bytes at a time: values are most of a head.
+            var stop = WordSearch.firstControl(in: head, from: index)
+            while stop < end, head[stop] == ASCII.tab {
+                stop = WordSearch.firstControl(in: head, from: stop + 1)
             }
+            if stop < end, head[stop] != ASCII.cr { throw .invalidFieldValue }
+            var valueEnd = stop
+            while valueEnd > valueStart, ASCII.isWhitespace(head[valueEnd - 1]) { valueEnd -= 1 }
             // Skip CRLF (the scanner guaranteed the LF).
-            index += 2
+            index = stop + 2
             if fields.count == maxFieldCount { throw .tooManyFields }
             let kind = FieldKind.classify(UnsafeRawBufferPointer(rebasing: head[name]))
             fields.append(HeaderField(name: name, value: valueStart..<valueEnd, kind: kind))

@@ -125,25 +125,18 @@ enum FieldValues {
         return true
     }
 
+    /// unreserved / pct-encoded's "%" / sub-delims without ",": ALPHA, DIGIT and
+    /// `-._~%!$&'()*+;=`, as a bitmap (`ASCII.isMember`).
     private static func isRegNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            // unreserved punctuation, pct-encoded's "%", sub-delims without ","
-            return "-._~%!$&'()*+;=".utf8.contains(byte)
-        }
+        ASCII.isMember(byte, low: 0x2BFF_6FF2_0000_0000, high: 0x47FF_FFFE_87FF_FFFE)
     }
 
+    /// Whether the bytes in `range` are `lower` ignoring case (`ASCII.equalsIgnoringCase`,
+    /// whose rule `lower` follows: no uppercase letter, no byte above `z`).
     static func equalsLowercase(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
         guard range.count == lower.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        var offset = 0
-        for index in range {
-            if ASCII.lowercased(head[index]) != expected[offset] { return false }
-            offset += 1
-        }
-        return true
+        return ASCII.equalsIgnoringCase(
+            UnsafeRawBufferPointer(rebasing: head[range]),
+            UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount))
     }
 }

@@ -19,16 +19,15 @@ public struct HTTPVersion: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(major).\(minor)" }
 
-    /// Parses exactly eight bytes `HTTP/d.d`.
+    /// Parses exactly eight bytes `HTTP/d.d`, read as one little-endian word.
     static func parse(_ head: UnsafeRawBufferPointer, _ range: Range<Int>) -> HTTPVersion? {
         guard range.count == 8 else { return nil }
-        let base = range.lowerBound
-        let prefix: StaticString = "HTTP/"
-        let expected = UnsafeRawBufferPointer(start: prefix.utf8Start, count: 5)
-        for offset in 0..<5 where head[base + offset] != expected[offset] { return nil }
-        let major = head[base + 5]
-        let dot = head[base + 6]
-        let minor = head[base + 7]
+        let word = WordSearch.word(head, at: range.lowerBound)
+        // "HTTP/" in the low five bytes.
+        guard word & 0xFF_FFFF_FFFF == 0x2F_5054_5448 else { return nil }
+        let major = UInt8(truncatingIfNeeded: word &>> 40)
+        let dot = UInt8(truncatingIfNeeded: word &>> 48)
+        let minor = UInt8(truncatingIfNeeded: word &>> 56)
         guard major >= 0x30, major <= 0x39, dot == UInt8(ascii: "."), minor >= 0x30, minor <= 0x39 else {
             return nil
         }

@@ -20,7 +20,7 @@ public struct HeadScanner: Sendable {
     private let maxHeadBytes: Int
     private var scanned = 0
     private var leadingBytes = 0
-    private var lineLength = 0
+    private var lineIsEmpty = true
     private var lineIndex = 0
     private var sawCR = false
     private let maxLeadingEmptyLines = 4
@@ -34,37 +34,69 @@ public struct HeadScanner: Sendable {
 
     /// Scans the next piece of the stream. After `.complete` or `.failed` the scanner
     /// must be reset before reuse.
+    ///
+    /// The bytes between line ends are taken in bulk (`WordSearch.firstLineEnd`, eight
+    /// at a time); each CR, and the byte after it, then goes through the rules one byte
+    /// at a time. The verdicts, and `bytesScanned` at each, are those of a
+    /// byte-at-a-time scan: a run of ordinary bytes fails at its first byte past the
+    /// limit, as that byte alone would.
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Result {
-        for byte in bytes {
-            scanned += 1
+        var index = 0
+        while index < bytes.count {
             if sawCR {
-                guard byte == ASCII.lf else { return .failed(.bareCarriageReturn) }
-                sawCR = false
-                if lineLength == 0 {
-                    if lineIndex == 0 {
-                        // An empty line before the request line.
-                        leadingBytes = scanned
-                        if leadingBytes > 2 * maxLeadingEmptyLines { return .failed(.invalidRequestLine) }
-                        continue
-                    }
-                    return .complete(leadingBytes: leadingBytes, headEnd: scanned)
-                }
-                lineIndex += 1
-                lineLength = 0
+                // The byte after a CR: only LF may follow (most often in this same pass).
+                scanned += 1
+                let byte = bytes[index]
+                index += 1
+                if let verdict = endLine(after: byte) { return verdict }
                 continue
             }
-            if byte == ASCII.cr {
-                sawCR = true
-            } else if byte == ASCII.lf {
-                return .failed(.bareLineFeed)
-            } else {
-                lineLength += 1
+            let lineEnd = WordSearch.firstLineEnd(in: bytes, from: index)
+            let run = lineEnd - index
+            if run > 0 {
+                // Every byte counts toward the limit; the first one past it fails.
+                let room = maxHeadBytes - (scanned - leadingBytes)
+                if run > room {
+                    scanned += max(room, 0) + 1
+                    return .failed(limitExceeded)
+                }
+                scanned += run
+                lineIsEmpty = false
+                index = lineEnd
+                if index == bytes.count { return .needMore }
             }
-            if scanned - leadingBytes > maxHeadBytes {
-                return .failed(lineIndex == 0 ? .targetTooLong : .headerSectionTooLarge)
-            }
+            // The search stops only at CR or LF.
+            scanned += 1
+            guard bytes[index] == ASCII.cr else { return .failed(.bareLineFeed) }
+            index += 1
+            sawCR = true
+            if scanned - leadingBytes > maxHeadBytes { return .failed(limitExceeded) }
         }
         return .needMore
+    }
+
+    /// Takes the byte after a CR, already counted in `scanned`: an LF ends the line (and
+    /// an empty line ends the head, or is skipped before a request line); anything else
+    /// is a bare CR. Nil while the head goes on.
+    @inline(__always) private mutating func endLine(after byte: UInt8) -> Result? {
+        guard byte == ASCII.lf else { return .failed(.bareCarriageReturn) }
+        sawCR = false
+        if !lineIsEmpty {
+            lineIndex += 1
+            lineIsEmpty = true
+            return nil
+        }
+        if lineIndex == 0 {
+            // An empty line before the request line.
+            leadingBytes = scanned
+            return leadingBytes > 2 * maxLeadingEmptyLines ? .failed(.invalidRequestLine) : nil
+        }
+        return .complete(leadingBytes: leadingBytes, headEnd: scanned)
+    }
+
+    /// A request line alone past the limit is answered 414, a longer head 431.
+    private var limitExceeded: HTTPParseError {
+        lineIndex == 0 ? .targetTooLong : .headerSectionTooLarge
     }
 
     /// Scans a buffer held elsewhere (a libevent input buffer) from where the last scan

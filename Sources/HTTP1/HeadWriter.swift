@@ -8,72 +8,150 @@ public struct HeadWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func append(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    /// Every append goes through here: one copy of a contiguous buffer (a `memcpy` into
+    /// the array's reserved capacity), where appending a slice, a `String`'s view or a
+    /// byte at a time went element by element.
+    @inline(__always) private mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: buffer)
     }
 
+    public mutating func append(_ text: StaticString) {
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// A string literal given to `append` picks this overload (String is the default
+    /// literal type), so it copies the contiguous UTF-8 that native strings have.
     public mutating func append(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append($0) }
+        if copied == nil { bytes.append(contentsOf: text.utf8) }
     }
 
     public mutating func append(_ source: [UInt8], _ range: Range<Int>) {
-        bytes.append(contentsOf: source[range])
+        precondition(range.lowerBound >= 0 && range.upperBound <= source.count, "range outside the source")
+        source.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Bytes held in an array: one copy. Called from other modules, the generic
+    /// overload below would run unspecialized, through witness tables.
+    public mutating func append(contentsOf other: [UInt8]) {
+        other.withUnsafeBufferPointer { append($0) }
     }
 
     public mutating func append<Bytes: Sequence>(contentsOf other: Bytes) where Bytes.Element == UInt8 {
         bytes.append(contentsOf: other)
     }
 
+    /// Decimal digits written backwards into a stack buffer, then copied once.
     public mutating func appendDecimal(_ value: UInt64) {
-        if value >= 10 { appendDecimal(value / 10) }
-        bytes.append(UInt8(truncatingIfNeeded: value % 10) + 0x30)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxDecimalDigits) { digits in
+            let start = Self.writeDecimal(value, endingAt: digits.count, in: digits)
+            append(UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
-    /// Appends the bytes of `raw` as lowercase hex digits.
+    /// UInt64.max has 20 digits.
+    private static var maxDecimalDigits: Int { 20 }
+
+    /// Writes `value` in decimal to end just before `end`; returns where it starts.
+    private static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var start = end
+        var rest = value
+        repeat {
+            start -= 1
+            buffer[start] = UInt8(truncatingIfNeeded: rest % 10) &+ 0x30
+            rest /= 10
+        } while rest > 0
+        return start
+    }
+
+    /// The 16-entry table of lowercase hex digits.
+    private static var hexDigits: StaticString { "0123456789abcdef" }
+
+    /// Appends the bytes of `raw` as lowercase hex digits: looked up two per byte into
+    /// a stack buffer, then copied once per 32 bytes of `raw` (a trace ID is 16).
     public mutating func appendHex(_ raw: UnsafeRawBufferPointer) {
-        let digits: StaticString = "0123456789abcdef"
-        let table = UnsafeRawBufferPointer(start: digits.utf8Start, count: 16)
-        for byte in raw {
-            bytes.append(table[Int(byte >> 4)])
-            bytes.append(table[Int(byte & 0x0F)])
+        let table = Self.hexDigits.utf8Start
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digits in
+            var start = 0
+            while start < raw.count {
+                let end = start + min(raw.count - start, digits.count / 2)
+                var written = 0
+                for byte in UnsafeRawBufferPointer(rebasing: raw[start..<end]) {
+                    digits[written] = table[Int(byte &>> 4)]
+                    digits[written &+ 1] = table[Int(byte & 0x0F)]
+                    written &+= 2
+                }
+                append(UnsafeBufferPointer(rebasing: digits[..<written]))
+                start = end
+            }
         }
     }
 
     public mutating func appendCRLF() {
-        bytes.append(ASCII.cr)
-        bytes.append(ASCII.lf)
+        append("\r\n" as StaticString)
     }
 
-    /// Appends `name: value\r\n` with both parts taken from `source`.
+    /// Appends `name: value\r\n` with both parts taken from `source`. A line received
+    /// as exactly that (one SP after the colon, nothing after the value), as most are,
+    /// is copied whole in one piece.
     public mutating func appendField(_ source: [UInt8], _ field: HeaderField) {
-        bytes.append(contentsOf: source[field.name])
-        bytes.append(ASCII.colon)
-        bytes.append(ASCII.space)
-        bytes.append(contentsOf: source[field.value])
-        appendCRLF()
+        let name = field.name
+        let value = field.value
+        precondition(
+            name.lowerBound >= 0 && name.upperBound <= source.count && value.lowerBound >= 0
+                && value.upperBound <= source.count, "field outside the source")
+        source.withUnsafeBufferPointer { source in
+            let separator = name.upperBound
+            let lineEnd = value.upperBound
+            if value.lowerBound == separator + 2, lineEnd + 2 <= source.count, source[separator] == ASCII.colon,
+                source[separator + 1] == ASCII.space, source[lineEnd] == ASCII.cr, source[lineEnd + 1] == ASCII.lf
+            {
+                append(UnsafeBufferPointer(rebasing: source[name.lowerBound..<(lineEnd + 2)]))
+                return
+            }
+            append(UnsafeBufferPointer(rebasing: source[name]))
+            append(": " as StaticString)
+            append(UnsafeBufferPointer(rebasing: source[value]))
+            append("\r\n" as StaticString)
+        }
     }
 
-    /// Appends `Content-Length: n\r\n`.
+    /// Appends `Content-Length: n\r\n`, built in a stack buffer and copied once.
     public mutating func appendContentLength(_ length: UInt64) {
-        append("Content-Length: ")
-        appendDecimal(length)
-        appendCRLF()
+        let name: StaticString = "Content-Length: "
+        let capacity = name.utf8CodeUnitCount + Self.maxDecimalDigits + 2
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { line in
+            line[capacity - 2] = ASCII.cr
+            line[capacity - 1] = ASCII.lf
+            let digits = Self.writeDecimal(length, endingAt: capacity - 2, in: line)
+            let start = digits - name.utf8CodeUnitCount
+            (line.baseAddress! + start).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount)
+            append(UnsafeBufferPointer(rebasing: line[start...]))
+        }
     }
 
     /// The chunk-size line for a chunk of `size` bytes: lowercase hex, CRLF, no extensions.
+    ///
+    /// Written into a stack buffer, then copied into an array made from it. Not
+    /// `Array(unsafeUninitializedCapacity:)`: that allocates through an unspecialized
+    /// standard-library function that looks the storage class up at run time, which
+    /// costs more than the whole line.
     public static func chunkHeader(size: UInt64) -> [UInt8] {
-        var digits: [UInt8] = []
-        digits.reserveCapacity(18)
-        var value = size
-        repeat {
-            let nibble = UInt8(value & 0xF)
-            digits.append(nibble < 10 ? nibble + 0x30 : nibble - 10 + 0x61)
-            value >>= 4
-        } while value > 0
-        digits.reverse()
-        digits.append(ASCII.cr)
-        digits.append(ASCII.lf)
-        return digits
+        // One digit per 4 significant bits, at least one.
+        let digitCount = max(1, (64 - size.leadingZeroBitCount + 3) / 4)
+        let table = hexDigits.utf8Start
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { line in
+            var value = size
+            var index = digitCount
+            while index > 0 {
+                index -= 1
+                line[index] = table[Int(value & 0xF)]
+                value >>= 4
+            }
+            line[digitCount] = ASCII.cr
+            line[digitCount + 1] = ASCII.lf
+            return Array(UnsafeBufferPointer(rebasing: line[..<(digitCount + 2)]))
+        }
     }
 
     /// CRLF after a chunk's data.

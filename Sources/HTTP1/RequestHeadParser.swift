@@ -32,6 +32,9 @@ public struct RequestHeadParser: Sendable {
         guard index < head.count, head[index] == ASCII.space else { throw .invalidRequestLine }
         index += 1
         let targetStart = index
+        // A word at a time over the bytes a target may hold (none is SP or CR), then
+        // byte by byte past any it may not (RequestTarget.parse rejects those).
+        index = WordSearch.firstNonTargetByte(in: head, from: index)
         while index < head.count, head[index] != ASCII.space, head[index] != ASCII.cr { index += 1 }
         let target = targetStart..<index
         guard !target.isEmpty else { throw .invalidRequestLine }
@@ -140,10 +143,8 @@ enum RequestTarget {
 
     static func parse(_ head: UnsafeRawBufferPointer, _ target: Range<Int>, method: HTTPMethod) throws(HTTPParseError) -> Form {
         // No whitespace, CTL, DEL, non-ASCII or fragment in a target.
-        for index in target {
-            let byte = head[index]
-            guard byte > 0x20, byte < 0x7F, byte != UInt8(ascii: "#") else { throw .invalidTarget }
-        }
+        let targetBytes = UnsafeRawBufferPointer(rebasing: head[target])
+        guard WordSearch.firstNonTargetByte(in: targetBytes, from: 0) == target.count else { throw .invalidTarget }
         let first = head[target.lowerBound]
         if first == UInt8(ascii: "/") {
             return splitPathAndQuery(head, target, authority: nil)
@@ -154,7 +155,9 @@ enum RequestTarget {
             return Form(path: target, query: nil, authority: nil)
         }
         // absolute-form (§3.2.2): http://authority/path?query
-        for scheme in ["http://", "https://"] as [StaticString] {
+        for candidate in 0..<2 {
+            // Chosen by index: an array literal of the two would be allocated on every call.
+            let scheme: StaticString = candidate == 0 ? "http://" : "https://"
             let length = scheme.utf8CodeUnitCount
             guard target.count > length else { continue }
             let prefix = target.lowerBound..<(target.lowerBound + length)
@@ -171,8 +174,7 @@ enum RequestTarget {
     }
 
     private static func splitPathAndQuery(_ head: UnsafeRawBufferPointer, _ range: Range<Int>, authority: Range<Int>?) -> Form {
-        var index = range.lowerBound
-        while index < range.upperBound, head[index] != UInt8(ascii: "?") { index += 1 }
+        let index = range.lowerBound + WordSearch.first(UInt8(ascii: "?"), in: UnsafeRawBufferPointer(rebasing: head[range]), from: 0)
         let query = index < range.upperBound ? (index + 1)..<range.upperBound : nil
         return Form(path: range.lowerBound..<index, query: query, authority: authority)
     }
