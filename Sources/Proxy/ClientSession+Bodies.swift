@@ -99,8 +99,10 @@ extension ClientSession {
     func startTunnel(_ exchange: Exchange) {
         guard let head = exchange.response else { preconditionFailure("a tunnel without its 101") }
         cancelDeadline()
-        client.output.append(HeaderPolicy.clientResponseHead(
-            head, framing: .none, requestMethod: exchange.head.methodKind, closeConnection: false))
+        worker.scratch.removeAll()
+        HeaderPolicy.writeClientResponseHead(
+            head, framing: .none, requestMethod: exchange.head.methodKind, closeConnection: false, into: &worker.scratch)
+        worker.scratch.withUnsafeBytes { client.output.append($0) }
         perform(connection.handle(.tunnelStarted))
         client.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         exchange.upstream?.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)

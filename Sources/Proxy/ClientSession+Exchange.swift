@@ -16,9 +16,8 @@ extension ClientSession {
         let server = route.flatMap { worker.pools.nextServer(of: $0.upstream) }
         let action = exchange.machine.start(
             routeFound: route != nil, serverAvailable: server != nil, clientGone: client.peerHasClosed)
-        if case .connect = action, let route {
+        if case .connect = action {
             exchange.server = server
-            exchange.upstreamHead = HeaderPolicy.upstreamRequestHead(head, route: route, peerHost: spanPeer.host)
             // A body must keep coming (`idle`); a complete request waits on the upstream alone.
             client.setTimeouts(
                 readMilliseconds: head.framing == .none ? nil : configuration.timeouts.idle,
@@ -101,8 +100,7 @@ extension ClientSession {
             exchange.upstream?.close()
             exchange.upstream = nil
             if answerClient {
-                client.output.append(LocalResponse.bytes(
-                    status: error.status, message: error.message, close: closeClient || worker.isDraining))
+                LocalResponse.write(status: error.status, message: error.message, close: closeClient || worker.isDraining, to: client.output)
             }
             finishExchange(exchange, closeClient: closeClient)
             return .none
@@ -145,15 +143,18 @@ extension ClientSession {
         connection.enableReading()
         // Each attempt sends its own CLIENT span's traceparent. A carried-over body follows
         // the new head; the old head (the failed attempt's trace fields) is dropped.
-        let traceFields = beginAttempt(exchange, server: server, reused: reused)
-        connection.output.append(exchange.upstreamHead)
-        connection.output.append(traceFields)
+        let spanID = beginAttempt(exchange, server: server, reused: reused)
+        guard let route = exchange.route else { preconditionFailure("an attempt without a route") }
+        worker.scratch.removeAll()
+        HeaderPolicy.writeUpstreamRequestHead(exchange.head, route: route, peerHost: spanPeer.host, into: &worker.scratch)
+        HeaderPolicy.writeTraceFields(exchange.trace, clientSpanID: spanID, into: &worker.scratch)
+        worker.scratch.withUnsafeBytes { connection.output.append($0) }
         if let carrying {
             carrying.output.drain(exchange.sentHeadLength)
             carrying.output.moveAll(to: connection.output)
             carrying.close()
         }
-        exchange.sentHeadLength = exchange.upstreamHead.count + traceFields.count
+        exchange.sentHeadLength = worker.scratch.count
         return exchange.machine.handle(reused ? .connectionReused : .connecting)
     }
 
@@ -171,7 +172,7 @@ extension ClientSession {
     /// Answers without a parsed request (malformed head, head timeout), then closes.
     func respondWithoutExchange(_ error: ProxyError) {
         cancelDeadline()
-        client.output.append(LocalResponse.bytes(status: error.status, message: error.message, close: true))
+        LocalResponse.write(status: error.status, message: error.message, close: true, to: client.output)
         let spanIDs = recordRejectionSpan(error)
         if let log = worker.accessLog {
             let now = Timestamp.wallNanoseconds()

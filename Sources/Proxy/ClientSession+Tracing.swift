@@ -12,13 +12,14 @@ import W3CTraceContext
 extension ClientSession {
     static func now() -> UInt64 { UInt64(Timestamp.wallNanoseconds()) }
 
-    /// Starts a CLIENT span for an attempt on `server`; returns the trace fields to send.
-    func beginAttempt(_ exchange: Exchange, server: UpstreamServer, reused: Bool) -> [UInt8] {
+    /// Starts a CLIENT span for an attempt on `server`; returns its span id (the parent
+    /// the upstream's `traceparent` names).
+    func beginAttempt(_ exchange: Exchange, server: UpstreamServer, reused: Bool) -> SpanID {
         let attempt = UpstreamAttempt(
             spanID: worker.ids.spanID(), server: server, number: exchange.machine.attempts, startNanoseconds: Self.now(),
             reused: reused)
         exchange.attempt = attempt
-        return HeaderPolicy.traceFields(exchange.trace, clientSpanID: attempt.spanID)
+        return attempt.spanID
     }
 
     /// Ends the open CLIENT span, if any.
@@ -27,7 +28,8 @@ extension ClientSession {
         exchange.attempt = nil
         guard exchange.trace.sampled else { return }
         let details = PendingSpan.ClientDetails(
-            server: attempt.server, upstreamHead: exchange.upstreamHead, resendCount: attempt.number - 1,
+            server: attempt.server,
+            upstreamTarget: exchange.route.map { HeaderPolicy.upstreamTarget(exchange.head, route: $0) } ?? [], resendCount: attempt.number - 1,
             reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
             firstByteNanoseconds: attempt.firstByteNanoseconds)
         var span = pendingSpan(
@@ -66,10 +68,8 @@ extension ClientSession {
     /// Optional response fields (`tracing:` in the configuration): W3C `traceresponse`
     /// with the SERVER span's context, and `Server-Timing` with the time spent waiting on
     /// the upstream for the response head and the time spent in the proxy before it.
-    func correlationFields(_ exchange: Exchange) -> [UInt8] {
+    func writeCorrelationFields(_ exchange: Exchange, into writer: inout HeadWriter) {
         let options = configuration.source.tracing
-        guard options.traceResponse || options.serverTiming else { return [] }
-        var writer = HeadWriter(capacity: 160)
         if options.traceResponse {
             writer.append("traceresponse: ")
             writer.append(exchange.trace.traceparent(spanID: exchange.serverSpanID))
@@ -81,7 +81,6 @@ extension ClientSession {
             let proxy = Double(attempt.startNanoseconds &- UInt64(exchange.startWallNanoseconds)) / 1_000_000
             writer.append("Server-Timing: upstream;dur=\(Self.milliseconds(upstream)), proxy;dur=\(Self.milliseconds(proxy))\r\n")
         }
-        return writer.bytes
     }
 
     static func milliseconds(_ value: Double) -> String {

@@ -95,9 +95,14 @@ extension ClientSession {
         guard let head = exchange.response, let upstream = exchange.upstream else { preconditionFailure("no response to forward") }
         cancelDeadline()
         upstream.setTimeouts(readMilliseconds: configuration.timeouts.upstreamHeader, writeMilliseconds: nil)
-        client.output.append(HeaderPolicy.clientResponseHead(
-            head, framing: exchange.clientFraming, requestMethod: exchange.head.methodKind,
-            closeConnection: closeClient, extraFields: correlationFields(exchange)))
+        worker.scratch.removeAll()
+        let options = configuration.source.tracing
+        HeaderPolicy.writeClientResponseHead(
+            head, framing: exchange.clientFraming, requestMethod: exchange.head.methodKind, closeConnection: closeClient,
+            into: &worker.scratch) { writer in
+                if options.traceResponse || options.serverTiming { writeCorrelationFields(exchange, into: &writer) }
+            }
+        worker.scratch.withUnsafeBytes { client.output.append($0) }
         exchange.responseDecoder = BodyDecoder(for: head.framing, limits: configuration.limits)
         if exchange.responseDecoder == nil {
             return exchange.machine.handle(.responseComplete(upstreamIdle: upstream.input.isEmpty))

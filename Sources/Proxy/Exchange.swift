@@ -19,10 +19,8 @@ final class Exchange {
 
     var machine: ExchangeMachine
 
-    /// The head sent upstream without its trace fields and final CRLF, kept for a retry:
-    /// each attempt writes its own `traceparent`.
-    var upstreamHead: [UInt8] = []
     /// Bytes of head (trace fields included) queued on the current attempt's connection.
+    /// Each attempt writes its head anew, with its own `traceparent`.
     var sentHeadLength = 0
     var upstream: Connection?
     var server: UpstreamServer?

@@ -12,12 +12,12 @@ import W3CTraceContext
 /// `X-Forwarded-Host`. Host passes through, except that an absolute-form target's
 /// authority replaces it. Every forwarded value is copied byte for byte.
 enum HeaderPolicy {
-    /// The head sent upstream for a request.
-    static func upstreamRequestHead(
-        _ head: RequestHead, route: CompiledRoute, peerHost: String
-    ) -> [UInt8] {
+    /// Writes the head sent upstream for a request, less its trace fields and the blank
+    /// line (`writeTraceFields`, per attempt).
+    static func writeUpstreamRequestHead(
+        _ head: RequestHead, route: CompiledRoute, peerHost: String, into writer: inout HeadWriter
+    ) {
         let source = head.bytes
-        var writer = HeadWriter(capacity: source.count + 128)
         writer.append(source, head.method)
         writer.append(" ")
         appendTarget(head, route: route, to: &writer)
@@ -87,14 +87,12 @@ enum HeaderPolicy {
             writer.appendCRLF()
         }
         // The blank line comes after the trace fields of each attempt.
-        return writer.bytes
     }
 
     /// The trace fields of one attempt, and the blank line that ends the head:
     /// `traceparent` from the CLIENT span's context (always version 00, from parsed
     /// values) and the validated `tracestate`.
-    static func traceFields(_ trace: TraceDecision, clientSpanID: SpanID) -> [UInt8] {
-        var writer = HeadWriter(capacity: 128)
+    static func writeTraceFields(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
         // 00-{trace id}-{span id}-{flags}, written as hex without intermediate strings.
         writer.append("traceparent: 00-")
         withUnsafeBytes(of: trace.traceID.bytes) { writer.appendHex($0) }
@@ -109,6 +107,12 @@ enum HeaderPolicy {
             writer.appendCRLF()
         }
         writer.appendCRLF()
+    }
+
+    /// The request target sent upstream (for `url.full` on CLIENT spans).
+    static func upstreamTarget(_ head: RequestHead, route: CompiledRoute) -> [UInt8] {
+        var writer = HeadWriter(capacity: head.target.count + 1)
+        appendTarget(head, route: route, to: &writer)
         return writer.bytes
     }
 
@@ -151,13 +155,13 @@ enum HeaderPolicy {
         }
     }
 
-    /// The head sent to the client for an upstream response.
-    static func clientResponseHead(
+    /// Writes the head sent to the client for an upstream response; `extraFields` adds
+    /// the proxy's own fields before the framing and connection fields.
+    static func writeClientResponseHead(
         _ response: ResponseHead, framing: ClientFraming, requestMethod: HTTPMethod, closeConnection: Bool,
-        extraFields: [UInt8] = []
-    ) -> [UInt8] {
+        into writer: inout HeadWriter, extraFields: (inout HeadWriter) -> Void = { _ in }
+    ) {
         let source = response.bytes
-        var writer = HeadWriter(capacity: source.count + 64)
         writer.append("HTTP/1.1 ")
         writer.appendDecimal(UInt64(response.status))
         writer.append(" ")
@@ -180,7 +184,7 @@ enum HeaderPolicy {
             if !response.connectionOptions.isEmpty, response.isConnectionOption(field) { continue }
             writer.appendField(source, field)
         }
-        writer.append(contentsOf: extraFields)
+        extraFields(&writer)
         switch framing {
         case .none, .close: break
         case .length(let length): writer.appendContentLength(length)
@@ -192,6 +196,5 @@ enum HeaderPolicy {
             writer.append("Connection: close\r\n")
         }
         writer.appendCRLF()
-        return writer.bytes
     }
 }

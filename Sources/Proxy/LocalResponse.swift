@@ -1,8 +1,14 @@
 import HTTP1
+import Libevent
 
 /// The proxy's own responses: a status line, a short plain-text body saying what happened.
 enum LocalResponse {
-    static func bytes(status: Int, message: String, close: Bool) -> [UInt8] {
+    /// Appends the response to `output`.
+    static func write(status: Int, message: String, close: Bool, to output: Buffer) {
+        head(status: status, message: message, close: close).withUnsafeBytes { output.append($0) }
+    }
+
+    private static func head(status: Int, message: String, close: Bool) -> HeadWriter {
         let reason = reasonPhrase(status)
         let body = "\(status) \(reason): \(message)\n"
         var writer = HeadWriter(capacity: 256)
@@ -16,7 +22,7 @@ enum LocalResponse {
         if status == 405 { writer.append("Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE\r\n") }
         writer.appendCRLF()
         writer.append(body)
-        return writer.bytes
+        return writer
     }
 
     static func reasonPhrase(_ status: Int) -> String {

@@ -20,8 +20,8 @@ struct PendingSpan: Sendable {
 
     struct ClientDetails: Sendable {
         var server: UpstreamServer
-        /// The head sent upstream (for `url.full`).
-        var upstreamHead: [UInt8]
+        /// The request target sent upstream (for `url.full`).
+        var upstreamTarget: [UInt8]
         var resendCount: Int
         var reused: Bool
         var connectedNanoseconds: UInt64?
@@ -147,7 +147,7 @@ struct PendingSpan: Sendable {
         writer.attribute("server.port", details.server.port)
         writer.attribute("network.peer.address", details.server.host)
         writer.attribute("network.peer.port", details.server.port)
-        let target = SpanText.requestTarget(details.upstreamHead)
+        let target = details.upstreamTarget.isEmpty ? Array("/".utf8)[...] : details.upstreamTarget[...]
         if SpanText.needsRedaction(target: target) {
             writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
         } else {
@@ -241,12 +241,6 @@ enum SpanText {
         return String(target[..<mark]) + "?" + redactedQuery(String(target[target.index(after: mark)...]))
     }
 
-    /// The request target of a serialized request head (between the first two spaces).
-    static func requestTarget(_ head: [UInt8]) -> ArraySlice<UInt8> {
-        guard let first = head.firstIndex(of: 0x20) else { return Array("/".utf8)[...] }
-        guard let second = head[(first + 1)...].firstIndex(of: 0x20) else { return Array("/".utf8)[...] }
-        return head[(first + 1)..<second]
-    }
 
     /// True when a target's query has a key whose value `redactedQuery` replaces.
     static func needsRedaction(target: ArraySlice<UInt8>) -> Bool {

@@ -32,6 +32,9 @@ final class Worker: @unchecked Sendable {
     let resolver: UpstreamResolver?
     /// This worker's own id source: no lock, no system call per id.
     var ids = IDGenerator()
+    /// Where heads are written before they go to a connection's output: one per worker,
+    /// cleared for each head, so writing a head allocates nothing.
+    var scratch = HeadWriter(capacity: 4096)
     /// Finished spans waiting to be handed over as one batch.
     private var spanBuffer: [PendingSpan] = []
     private var spanFlushTimer: Timer?
