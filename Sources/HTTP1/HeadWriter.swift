@@ -113,24 +113,19 @@ public struct HeadWriter: Sendable {
     /// The 16-entry table of lowercase hex digits.
     private static var hexDigits: StaticString { "0123456789abcdef" }
 
-    /// Appends the bytes of `raw` as lowercase hex digits: looked up two per byte into
-    /// a stack buffer, then copied once per 32 bytes of `raw` (a trace ID is 16).
+    /// Appends the bytes of `raw` as lowercase hex digits, looked up two per byte and
+    /// written in place.
     public mutating func appendHex(_ raw: UnsafeRawBufferPointer) {
+        let needed = count + 2 * raw.count
+        if needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
         let table = Self.hexDigits.utf8Start
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digits in
-            var start = 0
-            while start < raw.count {
-                let end = start + min(raw.count - start, digits.count / 2)
-                var written = 0
-                for byte in UnsafeRawBufferPointer(rebasing: raw[start..<end]) {
-                    digits[written] = table[Int(byte &>> 4)]
-                    digits[written &+ 1] = table[Int(byte & 0x0F)]
-                    written &+= 2
-                }
-                append(UnsafeBufferPointer(rebasing: digits[..<written]))
-                start = end
-            }
+        var out = storage.pointer + count
+        for byte in raw {
+            out[0] = table[Int(byte &>> 4)]
+            out[1] = table[Int(byte & 0x0F)]
+            out += 2
         }
+        count = needed
     }
 
     public mutating func appendCRLF() {

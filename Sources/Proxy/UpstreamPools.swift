@@ -14,6 +14,9 @@ import Libevent
 final class UpstreamPools {
     private let loop: EventLoop
     private var idle: [ObjectIdentifier: IdleConnections] = [:]
+    /// The pool used last: with one server (or a run of requests to one), taking and
+    /// putting back cost no hashing.
+    private var lastUsed: IdleConnections?
     private var positions: [ObjectIdentifier: Int] = [:]
     /// Connections opened and reused (for tests).
     private(set) var opened = 0
@@ -38,7 +41,7 @@ final class UpstreamPools {
 
     /// An idle connection to `server`, or nil.
     func take(_ server: UpstreamServer) -> Connection? {
-        guard let pool = idle[ObjectIdentifier(server)] else { return nil }
+        guard let pool = existingPool(for: server) else { return nil }
         while let connection = pool.connections.popLast() {
             // Its FIN may have come with the last response and not been handled yet.
             if connection.peerHasClosed {
@@ -61,16 +64,16 @@ final class UpstreamPools {
 
     /// Keeps `connection` for reuse, or closes it when the pool for its server is full.
     func put(_ connection: Connection, server: UpstreamServer, group: UpstreamGroup) {
-        let key = ObjectIdentifier(server)
         let pool: IdleConnections
-        if let existing = idle[key] {
+        if let existing = existingPool(for: server) {
             pool = existing
         } else {
             // A new server object (first use, a reload, a new address): drop the empty
             // pools of servers gone, so that address changes do not pile them up.
             idle = idle.filter { !$0.value.connections.isEmpty }
             pool = IdleConnections(server: server)
-            idle[key] = pool
+            idle[ObjectIdentifier(server)] = pool
+            lastUsed = pool
         }
         guard connection.isOpen, !connection.peerHasClosed, connection.input.isEmpty, connection.output.isEmpty,
             pool.connections.count < group.maxIdle
@@ -85,8 +88,16 @@ final class UpstreamPools {
         pool.connections.append(connection)
     }
 
+    private func existingPool(for server: UpstreamServer) -> IdleConnections? {
+        if let lastUsed, lastUsed.server === server { return lastUsed }
+        let pool = idle[ObjectIdentifier(server)]
+        if pool != nil { lastUsed = pool }
+        return pool
+    }
+
     /// Closes every idle connection (shutdown).
     func closeAll() {
+        lastUsed = nil
         for pool in idle.values {
             for connection in pool.connections { connection.close() }
             pool.connections.removeAll()
