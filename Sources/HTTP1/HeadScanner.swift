@@ -25,6 +25,11 @@ public struct HeadScanner: Sendable {
     private var sawCR = false
     private let maxLeadingEmptyLines = 4
 
+    /// - Parameter maxHeadBytes: the most bytes a head may take after any skipped empty
+    ///   lines, counted up to the CR of its blank line (the LF after it is not counted).
+    ///   Past it: `.targetTooLong` while still on the request line (414), else
+    ///   `.headerSectionTooLarge` (431). Callers pass `HTTPLimits.maxHeaderBytes`
+    ///   (default 65536).
     public init(maxHeadBytes: Int) {
         self.maxHeadBytes = maxHeadBytes
     }
