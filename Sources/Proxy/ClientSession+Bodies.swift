@@ -108,7 +108,8 @@ extension ClientSession {
         exchange.upstream?.setTimeouts(readMilliseconds: nil, writeMilliseconds: nil)
         // One inactivity deadline for the tunnel: any byte either way restarts it.
         scheduleDeadline(milliseconds: configuration.timeouts.tunnel)
-        writeAccessLog(exchange)
+        // The log line now (the tunnel may last hours); the SERVER span when it ends.
+        if let accessLog = worker.accessLog { accessLog.write(accessLogRecord(exchange.summary)) }
         client.enableReading()
         tunnelPump(from: client)
         if let upstream = exchange.upstream { tunnelPump(from: upstream) }

@@ -104,8 +104,9 @@ extension ClientSession {
             }
             finishExchange(exchange, closeClient: closeClient)
             return .none
-        case .abort:
-            writeAccessLog(exchange)
+        case .abort(let failure):
+            endAttempt(exchange, error: exchange.error(failure))
+            reportEnd(exchange, log: true)
             close()
             return .none
         case .endTunnel:
@@ -162,8 +163,7 @@ extension ClientSession {
     /// decides what the client connection does next.
     func finishExchange(_ exchange: Exchange, closeClient: Bool) {
         endAttempt(exchange, error: exchange.machine.failure.map(exchange.error))
-        recordServerSpan(exchange)
-        writeAccessLog(exchange)
+        reportEnd(exchange, log: true)
         self.exchange = nil
         let close = closeClient || !exchange.head.keepAlive || worker.isDraining
         perform(connection.handle(.exchangeFinished(closeClient: close, bytesPending: !client.input.isEmpty)))
@@ -184,11 +184,10 @@ extension ClientSession {
         closeAfterFlush()
     }
 
-    func writeAccessLog(_ exchange: Exchange) {
-        guard let log = worker.accessLog else { return }
-        let summary = exchange.summary
+    /// The access-log line of an exchange.
+    func accessLogRecord(_ summary: ExchangeSummary) -> AccessLog.Record {
         let head = summary.head
-        log.write(AccessLog.Record(
+        return AccessLog.Record(
             startWallNanoseconds: summary.startWallNanoseconds,
             client: peerText,
             method: head.methodString,
@@ -202,6 +201,6 @@ extension ClientSession {
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,
             traceID: summary.trace.traceID.description,
-            spanID: summary.serverSpanID.description))
+            spanID: summary.serverSpanID.description)
     }
 }

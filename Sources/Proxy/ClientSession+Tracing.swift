@@ -22,32 +22,38 @@ extension ClientSession {
         return attempt.spanID
     }
 
-    /// Ends the open CLIENT span, if any.
+    /// Ends the open CLIENT span, if any. Read from the attempt and the exchange's
+    /// request as they stand: the exchange itself may go on (a retry).
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
         guard let attempt = exchange.attempt else { return }
         exchange.attempt = nil
         guard exchange.trace.sampled else { return }
         let details = PendingSpan.ClientDetails(
             server: attempt.server,
-            upstreamTarget: exchange.route.map { HeaderPolicy.upstreamTarget(exchange.head, route: $0) } ?? [], resendCount: attempt.number - 1,
-            reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
+            upstreamTarget: exchange.route.map { HeaderPolicy.upstreamTarget(exchange.head, route: $0) } ?? [],
+            resendCount: attempt.number - 1, reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
             firstByteNanoseconds: attempt.firstByteNanoseconds)
-        var span = pendingSpan(
-            exchange.summary, role: .client(details), spanID: attempt.spanID, parent: exchange.serverSpanID,
-            start: attempt.startNanoseconds, error: error)
-        span.status = attempt.status ?? 0
+        let trace = exchange.trace
+        var span = PendingSpan(
+            role: .client(details), traceID: trace.traceID, spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
+            traceState: trace.traceState, flags: trace.flags, startNanoseconds: attempt.startNanoseconds,
+            endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
+            status: attempt.status ?? 0, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
+            peer: spanPeer)
+        span.tunnelEnd = exchange.machine.tunnelEnd
         worker.record(span)
     }
 
-    /// Records the SERVER span, once, however the exchange ends.
-    func recordServerSpan(_ exchange: Exchange) {
-        guard !exchange.spansRecorded else { return }
+    /// The exchange has ended (or its client is gone): its SERVER span, once, and its
+    /// access-log line when `log`, both read from one `ExchangeSummary`.
+    func reportEnd(_ exchange: Exchange, log: Bool) {
+        let recordSpan = !exchange.spansRecorded && exchange.trace.sampled
         exchange.spansRecorded = true
-        guard exchange.trace.sampled else { return }
+        let accessLog = log ? worker.accessLog : nil
+        guard recordSpan || accessLog != nil else { return }
         let summary = exchange.summary
-        worker.record(pendingSpan(
-            summary, role: .server, spanID: summary.serverSpanID, parent: summary.trace.parentSpanID,
-            start: UInt64(summary.startWallNanoseconds), error: summary.error))
+        if recordSpan { worker.record(serverSpan(summary)) }
+        if let accessLog { accessLog.write(accessLogRecord(summary)) }
     }
 
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
@@ -89,18 +95,16 @@ extension ClientSession {
         return "\(thousandths / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
     }
 
-    /// A span of the exchange; header capture only on the SERVER span.
-    private func pendingSpan(
-        _ summary: ExchangeSummary, role: PendingSpan.Role, spanID: SpanID, parent: SpanID?, start: UInt64, error: ProxyError?
-    ) -> PendingSpan {
-        var capture: HeaderCapture?
-        if case .server = role { capture = configuration.headerCapture }
+    /// The SERVER span of an exchange that has ended, with the headers to capture.
+    private func serverSpan(_ summary: ExchangeSummary) -> PendingSpan {
+        let capture = configuration.headerCapture
         var span = PendingSpan(
-            role: role, traceID: summary.trace.traceID, spanID: spanID, parentSpanID: parent,
-            traceState: summary.trace.traceState, flags: summary.trace.flags, startNanoseconds: start,
-            endNanoseconds: Self.now(), head: summary.head, routeTemplate: summary.route?.template,
-            status: summary.status, error: error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
-            peer: spanPeer, capture: capture, response: capture == nil ? nil : summary.response)
+            role: .server, traceID: summary.trace.traceID, spanID: summary.serverSpanID,
+            parentSpanID: summary.trace.parentSpanID, traceState: summary.trace.traceState, flags: summary.trace.flags,
+            startNanoseconds: UInt64(summary.startWallNanoseconds), endNanoseconds: Self.now(), head: summary.head,
+            routeTemplate: summary.route?.template, status: summary.status, error: summary.error,
+            bytesIn: summary.bytesIn, bytesOut: summary.bytesOut, peer: spanPeer, capture: capture,
+            response: capture == nil ? nil : summary.response)
         span.tunnelEnd = summary.tunnelEnd
         return span
     }

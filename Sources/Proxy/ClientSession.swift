@@ -202,7 +202,7 @@ final class ClientSession: ConnectionDelegate {
             exchange.upstream?.close()
             exchange.upstream = nil
             endAttempt(exchange, error: exchange.machine.failure.map(exchange.error))
-            recordServerSpan(exchange)
+            reportEnd(exchange, log: false)
         }
         if client.isOpen { client.close() }
     }
