@@ -30,7 +30,11 @@ public struct HeadWriter: Sendable {
 
     /// The head written so far, as an array (a copy).
     public var bytes: [UInt8] {
-        withUnsafeBytes { Array($0) }
+        // Reserved and appended: specialized, unlike `Array(_:)` of a raw buffer.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: storage.pointer, count: count))
+        return bytes
     }
 
     /// The head written so far, without a copy.

@@ -29,9 +29,7 @@ extension ClientSession {
         exchange.attempt = nil
         guard exchange.trace.sampled else { return }
         let details = PendingSpan.ClientDetails(
-            server: attempt.server,
-            upstreamTarget: exchange.route.map { HeaderPolicy.upstreamTarget(exchange.head, route: $0) } ?? [],
-            resendCount: attempt.number - 1, reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
+            server: attempt.server, route: exchange.route, resendCount: attempt.number - 1, reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
             firstByteNanoseconds: attempt.firstByteNanoseconds)
         let trace = exchange.trace
         var span = PendingSpan(
@@ -41,7 +39,7 @@ extension ClientSession {
             status: attempt.status ?? 0, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
             peer: spanPeer)
         span.tunnelEnd = exchange.machine.tunnelEnd
-        worker.record(span)
+        worker.record(consume span)
     }
 
     /// The exchange has ended (or its client is gone): its SERVER span, once, and its

@@ -20,8 +20,10 @@ struct PendingSpan: Sendable {
 
     struct ClientDetails: Sendable {
         var server: UpstreamServer
-        /// The request target sent upstream (for `url.full`).
-        var upstreamTarget: [UInt8]
+        /// The route, for the request target sent upstream (`url.full`), worked out on
+        /// the span pipeline's thread; or the target itself.
+        var route: CompiledRoute?
+        var upstreamTarget: [UInt8]? = nil
         var resendCount: Int
         var reused: Bool
         var connectedNanoseconds: UInt64?
@@ -147,7 +149,10 @@ struct PendingSpan: Sendable {
         writer.attribute("server.port", details.server.port)
         writer.attribute("network.peer.address", details.server.host)
         writer.attribute("network.peer.port", details.server.port)
-        let target = details.upstreamTarget.isEmpty ? Array("/".utf8)[...] : details.upstreamTarget[...]
+        var target = details.upstreamTarget?[...] ?? Array("/".utf8)[...]
+        if details.upstreamTarget == nil, let route = details.route, let head {
+            target = HeaderPolicy.upstreamTarget(head, route: route)[...]
+        }
         if SpanText.needsRedaction(target: target) {
             writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
         } else {

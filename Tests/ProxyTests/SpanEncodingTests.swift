@@ -26,7 +26,7 @@ import W3CTraceContext
     static func upstream(_ target: String) throws -> PendingSpan.ClientDetails {
         PendingSpan.ClientDetails(
             server: UpstreamServer(configured: "backend.internal:4567", address: try SocketAddress.resolve("127.0.0.1:4567")[0]),
-            upstreamTarget: Array(target.utf8), resendCount: 1,
+            route: nil, upstreamTarget: Array(target.utf8), resendCount: 1,
             reused: false, connectedNanoseconds: 2_000, firstByteNanoseconds: 5_000)
     }
 
