@@ -117,19 +117,31 @@ public struct HeadWriter: Sendable {
     /// The 16-entry table of lowercase hex digits.
     private static var hexDigits: StaticString { "0123456789abcdef" }
 
-    /// Appends the bytes of `raw` as lowercase hex digits, looked up two per byte and
-    /// written in place.
+    /// Appends the bytes of `raw` as lowercase hex digits, written in place.
     public mutating func appendHex(_ raw: UnsafeRawBufferPointer) {
-        let needed = count + 2 * raw.count
+        append(count: 2 * raw.count) { out in _ = Self.writeHex(raw, to: out) }
+    }
+
+    /// Appends `count` bytes that `write` writes in place (all of them), for a line
+    /// whose length is known: one capacity check for all its pieces.
+    public mutating func append(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
+        let needed = self.count + count
         if needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
-        let table = Self.hexDigits.utf8Start
-        var out = storage.pointer + count
+        write(storage.pointer + self.count)
+        self.count = needed
+    }
+
+    /// Writes `raw` as lowercase hex digits (two per byte, from the 16-entry table) at
+    /// `out`; returns where they end.
+    public static func writeHex(_ raw: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let table = hexDigits.utf8Start
+        var out = out
         for byte in raw {
             out[0] = table[Int(byte &>> 4)]
             out[1] = table[Int(byte & 0x0F)]
             out += 2
         }
-        count = needed
+        return out
     }
 
     public mutating func appendCRLF() {

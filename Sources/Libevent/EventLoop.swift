@@ -130,6 +130,27 @@ public final class EventLoop: @unchecked Sendable {
     /// nil once `maxCommonTimeouts` durations have queues (libevent allows 256 per base):
     /// the caller then adds its event with a plain timeout.
     func commonTimeout(milliseconds: Int) -> UnsafePointer<timeval>? {
+        // The few durations a request uses (idle, upstream_header) come up again and
+        // again: a look at the last two found before hashing.
+        if milliseconds == recentTimeouts.0.milliseconds, let queue = recentTimeouts.0.queue { return queue }
+        if milliseconds == recentTimeouts.1.milliseconds, let queue = recentTimeouts.1.queue {
+            recentTimeouts = (recentTimeouts.1, recentTimeouts.0)
+            return queue
+        }
+        let found = lookUpCommonTimeout(milliseconds: milliseconds)
+        if let found {
+            recentTimeouts.1 = recentTimeouts.0
+            recentTimeouts.0 = (milliseconds, found)
+        }
+        return found
+    }
+
+    /// The two common-timeout queues used last, most recent first.
+    private var recentTimeouts: (
+        (milliseconds: Int, queue: UnsafePointer<timeval>?), (milliseconds: Int, queue: UnsafePointer<timeval>?)
+    ) = ((-1, nil), (-1, nil))
+
+    private func lookUpCommonTimeout(milliseconds: Int) -> UnsafePointer<timeval>? {
         if let existing = commonTimeouts[milliseconds] { return existing }
         guard commonTimeouts.count < Self.maxCommonTimeouts else { return nil }
         var duration = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)

@@ -18,10 +18,19 @@ enum HeaderPolicy {
         _ head: RequestHead, route: CompiledRoute, peerHost: String, into writer: inout HeadWriter
     ) {
         let source = head.bytes
-        writer.append(source, head.method)
-        writer.append(" ")
-        appendTarget(head, route: route, to: &writer)
-        writer.append(" HTTP/1.1\r\n")
+        let requestLineEnd = head.target.upperBound + 11  // " HTTP/1.1\r\n"
+        if head.version == HTTPVersion(major: 1, minor: 1), !(route.stripPrefix && route.isPrefix),
+            head.path.lowerBound == head.target.lowerBound, !head.path.isEmpty, source[head.path.lowerBound] == UInt8(ascii: "/"),
+            (head.query?.upperBound ?? head.path.upperBound) == head.target.upperBound, requestLineEnd <= source.count
+        {
+            // An HTTP/1.1 origin-form request line goes as it came, in one piece.
+            writer.append(source, 0..<requestLineEnd)
+        } else {
+            writer.append(source, head.method)
+            writer.append(" ")
+            appendTarget(head, route: route, to: &writer)
+            writer.append(" HTTP/1.1\r\n")
+        }
 
         var forwardedFor: [Range<Int>] = []
         var sawContentLength = false
@@ -93,14 +102,20 @@ enum HeaderPolicy {
     /// `traceparent` from the CLIENT span's context (always version 00, from parsed
     /// values) and the validated `tracestate`.
     static func writeTraceFields(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
-        // 00-{trace id}-{span id}-{flags}, written as hex without intermediate strings.
-        writer.append("traceparent: 00-")
-        withUnsafeBytes(of: trace.traceID.bytes) { writer.appendHex($0) }
-        writer.append("-")
-        withUnsafeBytes(of: clientSpanID.bytes) { writer.appendHex($0) }
-        writer.append("-")
-        withUnsafeBytes(of: trace.flags.rawValue) { writer.appendHex($0) }
-        writer.appendCRLF()
+        // traceparent: 00-{trace id}-{span id}-{flags}: 70 bytes written in place.
+        let name: StaticString = "traceparent: 00-"
+        writer.append(count: name.utf8CodeUnitCount + 32 + 1 + 16 + 1 + 2 + 2) { line in
+            var out = line
+            out.update(from: name.utf8Start, count: name.utf8CodeUnitCount)
+            out += name.utf8CodeUnitCount
+            out = withUnsafeBytes(of: trace.traceID.bytes) { HeadWriter.writeHex($0, to: out) }
+            out[0] = UInt8(ascii: "-")
+            out = withUnsafeBytes(of: clientSpanID.bytes) { HeadWriter.writeHex($0, to: out + 1) }
+            out[0] = UInt8(ascii: "-")
+            out = withUnsafeBytes(of: trace.flags.rawValue) { HeadWriter.writeHex($0, to: out + 1) }
+            out[0] = UInt8(ascii: "\r")
+            out[1] = UInt8(ascii: "\n")
+        }
         if let state = trace.traceState {
             writer.append("tracestate: ")
             writer.append(state)
