@@ -89,4 +89,31 @@ import W3CTraceContext
         original.write(to: &writer)
         #expect(writer.records == [original])
     }
+
+    /// Records with every value type, events with and without attributes, each status and
+    /// a span under 128 bytes (a one-byte length), encoded to the bytes pinned before the
+    /// encoder was rewritten for speed.
+    @Test func recordsEncodeToThePinnedBytes() {
+        var tiny = Self.span(1)
+        tiny.name = ""
+        var full = Self.span(2, attributes: [
+            .string("s", "text"), .int("n", -7), .int("big", 1 << 40), .bool("yes", true), .bool("no", false),
+            SpanAttribute("d", .double(-2.5)), .string("empty", ""),
+        ])
+        full.parentSpanID = SpanID(bytes: (9, 9, 9, 9, 9, 9, 9, 9))
+        full.traceState = "a=1,b=2"
+        full.status = .error("boom")
+        full.events = [
+            SpanEvent(name: "plain", timeNanoseconds: 5),
+            SpanEvent(name: "with attributes", timeNanoseconds: 6, attributes: [.bool("reused", true), .int("n", 300)]),
+            SpanEvent(name: String(repeating: "e", count: 200), timeNanoseconds: 7),
+        ]
+        var ok = Self.span(3)
+        ok.status = .ok
+        ok.kind = .internal
+        let request = OTLPEncoder.protobuf([tiny, full, ok], resource: Self.resource)
+        let digest = request.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+        #expect(request.count == 657)
+        #expect(digest == 0x5a57_4c13_1315_29d7, "0x\(String(digest, radix: 16))")
+    }
 }
