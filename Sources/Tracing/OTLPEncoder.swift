@@ -43,19 +43,31 @@ public enum OTLPEncoder {
     /// A request with one `ResourceSpans` holding one `ScopeSpans` holding `spans`
     /// (`ScopeSpans.spans` fields, as `EncodedSpans` holds them).
     public static func request(_ spans: ArraySlice<UInt8>, preamble: Preamble) -> [UInt8] {
+        spans.withUnsafeBytes { request($0, preamble: preamble) }
+    }
+
+    /// A request for the first `count` of `spans`, copied straight into it.
+    public static func request(_ spans: EncodedSpans, count: Int, preamble: Preamble) -> [UInt8] {
+        spans.withUnsafeBytes(ofFirst: count) { request($0, preamble: preamble) }
+    }
+
+    static func request(_ spans: UnsafeRawBufferPointer, preamble: Preamble) -> [UInt8] {
         let scopeSpansLength = preamble.scope.count + spans.count
-        let resourceSpansLength = preamble.resource.count + 1 + ProtobufWriter.varintSize(UInt64(scopeSpansLength)) + scopeSpansLength
-        var writer = ProtobufWriter(capacity: resourceSpansLength + 16)
-        // ExportTraceServiceRequest.resource_spans = 1
-        writer.tag(1, .lengthDelimited)
-        writer.varint(UInt64(resourceSpansLength))
-        writer.append(preamble.resource[...])
-        // ResourceSpans.scope_spans = 2
-        writer.tag(2, .lengthDelimited)
-        writer.varint(UInt64(scopeSpansLength))
-        writer.append(preamble.scope[...])
-        writer.append(spans)
-        return writer.finish()
+        let resourceSpansLength = preamble.resource.count + ProtobufWriter.lengthDelimitedSize(2, scopeSpansLength)
+        let length = ProtobufWriter.lengthDelimitedSize(1, resourceSpansLength)
+        return [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            var cursor = ProtobufCursor(UnsafeMutableRawPointer(buffer.baseAddress!))
+            // ExportTraceServiceRequest.resource_spans = 1
+            cursor.tag(1, .lengthDelimited)
+            cursor.varint(resourceSpansLength)
+            preamble.resource.withUnsafeBytes { cursor.bytes($0) }
+            // ResourceSpans.scope_spans = 2
+            cursor.tag(2, .lengthDelimited)
+            cursor.varint(scopeSpansLength)
+            preamble.scope.withUnsafeBytes { cursor.bytes($0) }
+            cursor.bytes(spans)
+            initialized = cursor.offset
+        }
     }
 }
 
@@ -80,9 +92,19 @@ public struct EncodedSpans: Sendable {
     /// All the spans' bytes.
     public var bytes: [UInt8] { Array(prefix(count)) }
 
-    /// The bytes of the first `count` spans.
+    /// The bytes of the first `count` spans (a copy).
     public func prefix(_ count: Int) -> ArraySlice<UInt8> {
-        count == 0 ? [] : writer[start..<ends[firstEnd + count - 1]]
+        withUnsafeBytes(ofFirst: count) { Array($0)[...] }
+    }
+
+    /// How many bytes the first `count` spans take.
+    public func byteCount(ofFirst count: Int) -> Int {
+        count == 0 ? 0 : ends[firstEnd + count - 1] - start
+    }
+
+    /// Runs `body` with the bytes of the first `count` spans, in place.
+    public func withUnsafeBytes<Result>(ofFirst count: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        writer.withUnsafeBytes(start..<(start + byteCount(ofFirst: count)), body)
     }
 
     /// Forgets the first `count` spans.
@@ -114,7 +136,7 @@ public struct EncodedSpans: Sendable {
     public mutating func append(contentsOf other: EncodedSpans) {
         guard !other.isEmpty else { return }
         let shift = writer.count - other.start
-        writer.append(other.writer[other.start..<other.ends[other.ends.count - 1]])
+        other.withUnsafeBytes(ofFirst: other.count) { writer.append($0) }
         for index in other.firstEnd..<other.ends.count { ends.append(other.ends[index] + shift) }
     }
 
@@ -122,117 +144,18 @@ public struct EncodedSpans: Sendable {
         ends.append(writer.count)
     }
 
-    /// Calls `body` with each span's `Span` message (without its field tag and length).
-    public func forEachSpanMessage(_ body: (ArraySlice<UInt8>) -> Void) {
-        var spanStart = start
-        for index in firstEnd..<ends.count {
-            // One tag byte (field 2, length-delimited), then the length as a varint.
-            let field = writer[spanStart..<ends[index]]
-            var lengthEnd = field.startIndex + 1
-            while field[lengthEnd] & 0x80 != 0 { lengthEnd += 1 }
-            body(field[(lengthEnd + 1)...])
-            spanStart = ends[index]
-        }
-    }
-}
-
-/// Encodes spans straight into OTLP protobuf (`EncodedSpans`), field by field as the
-/// span describes itself: no record and no `String` per attribute.
-public struct OTLPSpanWriter: SpanWriter {
-    public internal(set) var spans = EncodedSpans()
-    /// Where the open span's length goes.
-    private var spanStart = 0
-    private var flags: UInt32 = 0
-    /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
-    private static let spanLengthBytes = 2
-
-    public init() {}
-
-    public mutating func begin(_ identity: SpanIdentity) {
-        flags = UInt32(identity.flags.rawValue)
-        // ScopeSpans.spans = 2
-        spanStart = spans.writer.beginMessage(2, lengthBytes: Self.spanLengthBytes)
-        withUnsafeBytes(of: identity.traceID.bytes) { spans.writer.bytesField(1, $0) }
-        withUnsafeBytes(of: identity.spanID.bytes) { spans.writer.bytesField(2, $0) }
-        if let state = identity.traceState { spans.writer.stringField(3, state) }
-        if let parent = identity.parentSpanID { withUnsafeBytes(of: parent.bytes) { spans.writer.bytesField(4, $0) } }
-        spans.writer.stringField(5, identity.name)
-        spans.writer.varintField(6, UInt64(identity.kind.rawValue))
-        spans.writer.fixed64Field(7, identity.startNanoseconds)
-        spans.writer.fixed64Field(8, identity.endNanoseconds)
-    }
-
-    public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
-        // Span.attributes = 9
-        Self.writeKeyValue(&spans.writer, 9, key, value)
-    }
-
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
-        ProtobufWriter.withUTF8(key) { key in
-            AttributeLimit.capped(value).withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: $0) }
-        }
-    }
-
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        guard first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
-            attribute(key, .string(first + String(decoding: second, as: UTF8.self)))  // too long: cut as one (rare)
-            return
-        }
-        ProtobufWriter.withUTF8(key) { key in
-            ProtobufWriter.withUTF8(first) { first in
-                second.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: first, $0) }
-            }
-        }
-    }
-
-    public mutating func event(_ event: SpanEvent) {
-        // Span.events = 11 { time_unix_nano = 1, name = 2, attributes = 3 }
-        spans.writer.messageField(11) { eventMessage in
-            eventMessage.fixed64Field(1, event.timeNanoseconds)
-            eventMessage.stringField(2, event.name)
-            for attribute in event.attributes {
-                Self.writeKeyValue(&eventMessage, 3, attribute.key, attribute.value)
-            }
-        }
-    }
-
-    public mutating func end(status: SpanRecord.Status) {
-        // Status { message = 2, code = 3 }: not written when unset (the default).
-        switch status {
-        case .unset: break
-        case .ok: spans.writer.messageField(15) { $0.varintField(3, 1) }
-        case .error(let text):
-            spans.writer.messageField(15) { status in
-                status.stringField(2, text)
-                status.varintField(3, 2)
-            }
-        }
-        // flags = 16: the W3C trace flags in the low byte.
-        spans.writer.fixed32Field(16, flags)
-        spans.writer.endMessage(spanStart, lengthBytes: Self.spanLengthBytes)
-        spans.markEnd()
-    }
-
-    /// A `KeyValue` as field `field`: strings and integers in one write, the rest
-    /// (booleans, doubles: rare) as nested messages.
-    static func writeKeyValue(_ message: inout ProtobufWriter, _ field: Int, _ key: String, _ value: SpanAttribute.Value) {
-        ProtobufWriter.withUTF8(key) { key in
-            switch value {
-            case .string(let text):
-                ProtobufWriter.withUTF8(text) { text in
-                    let capped = UnsafeRawBufferPointer(rebasing: text[..<AttributeLimit.cappedCount(text)])
-                    message.keyValueField(field, key: key, string: capped)
-                }
-            case .int(let number):
-                message.keyValueField(field, key: key, int: number)
-            case .bool, .double:
-                message.messageField(field) { keyValue in
-                    keyValue.utf8Field(1, key)
-                    keyValue.messageField(2) { anyValue in
-                        if case .bool(let flag) = value { anyValue.boolField(2, flag) }
-                        if case .double(let number) = value { anyValue.doubleField(4, number) }
-                    }
-                }
+    /// Calls `body` with each span's `Span` message (without its field tag and length),
+    /// in place.
+    public func forEachSpanMessage(_ body: (UnsafeRawBufferPointer) -> Void) {
+        withUnsafeBytes(ofFirst: count) { all in
+            var spanStart = 0
+            for index in firstEnd..<ends.count {
+                let spanEnd = ends[index] - start
+                // One tag byte (field 2, length-delimited), then the length as a varint.
+                var lengthEnd = spanStart + 1
+                while all[lengthEnd] & 0x80 != 0 { lengthEnd += 1 }
+                body(UnsafeRawBufferPointer(rebasing: all[(lengthEnd + 1)..<spanEnd]))
+                spanStart = spanEnd
             }
         }
     }

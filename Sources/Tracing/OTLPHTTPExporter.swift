@@ -177,7 +177,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             var high = count
             while low < high {
                 let middle = (low + high + 1) / 2
-                if pending.spans.prefix(middle).count <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
+                if pending.spans.byteCount(ofFirst: middle) <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
             }
             count = low
         }
@@ -285,7 +285,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     private func dispatchPending(_ count: Int) {
         var body = settings.json
             ? OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource)
-            : OTLPEncoder.request(pending.spans.prefix(count), preamble: preamble)
+            : OTLPEncoder.request(pending.spans, count: count, preamble: preamble)
         dropPending(count)
         if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
         dispatch(ExportSenders.Job(body: body, spanCount: count, forwarded: false))

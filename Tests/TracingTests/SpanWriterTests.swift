@@ -42,9 +42,11 @@ import W3CTraceContext
         #expect(recorded == expected)
 
         var writer = OTLPSpanWriter()
-        writer.begin(SpanIdentity(
-            traceID: Self.span(1).traceID, spanID: Self.span(1).spanID, parentSpanID: nil, traceState: nil,
-            flags: .sampled, kind: .server, name: "cut", startNanoseconds: 1, endNanoseconds: 2))
+        writer.begin(
+            SpanIdentity(
+                traceID: Self.span(1).traceID, spanID: Self.span(1).spanID, parentSpanID: nil, flags: .sampled,
+                kind: .server, startNanoseconds: 1, endNanoseconds: 2),
+            name: "cut", traceState: nil)
         writer.attribute("bytes", utf8: Array(euros.utf8)[...])
         writer.attribute("string", .string(euros))
         writer.attribute("parts", "http://upstream", utf8: Array(euros.utf8)[...])

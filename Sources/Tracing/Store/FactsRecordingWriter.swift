@@ -1,34 +1,50 @@
 import W3CTraceContext
 
-/// Passes a span on to another writer and notes its facts on the way, so that the
+/// Passes a span on to the OTLP writer and notes its facts on the way, so that the
 /// proxy's spans are described once and both encoded and indexed.
-public struct FactsRecordingWriter<Inner: SpanWriter>: SpanWriter {
-    public var inner: Inner
+///
+/// Not generic over the writer it wraps: a generic struct of this module is not
+/// specialized where the pipeline uses it (another module), and every attribute would go
+/// through witness tables.
+public struct FactsRecordingWriter: SpanWriter {
+    public var inner: OTLPSpanWriter
     public private(set) var facts: [SpanFacts] = []
     private var current: SpanFacts?
 
-    public init(_ inner: Inner) {
+    public init(_ inner: OTLPSpanWriter) {
         self.inner = inner
     }
 
-    public mutating func begin(_ identity: SpanIdentity) {
+    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
         current = SpanFacts(
             traceID: TraceKey(identity.traceID), spanID: Self.integer(identity.spanID),
             parentSpanID: identity.parentSpanID.map(Self.integer) ?? 0, startNanoseconds: identity.startNanoseconds,
             endNanoseconds: max(identity.endNanoseconds, identity.startNanoseconds), kind: UInt8(identity.kind.rawValue))
-        inner.begin(identity)
+        inner.begin(identity, name: name, traceState: traceState)
     }
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
-        // Both names are 25 bytes long: most keys are told apart by their length alone.
-        if case .int(let number) = value, key.utf8.count == 25 {
-            if key == "http.response.status_code" {
-                current?.httpStatus = UInt16(clamping: max(0, number))
-            } else if key == "http.request.resend_count" {
-                current?.resendCount = UInt8(clamping: max(0, number))
-            }
-        }
+        if case .int(let number) = value { noteInteger(key, number) }
         inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: String, _ value: String) {
+        inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: String, _ value: Int) {
+        noteInteger(key, Int64(value))
+        inner.attribute(key, value)
+    }
+
+    private mutating func noteInteger(_ key: String, _ number: Int64) {
+        // Both names are 25 bytes long: most keys are told apart by their length alone.
+        guard key.utf8.count == 25 else { return }
+        if key == "http.response.status_code" {
+            current?.httpStatus = UInt16(clamping: max(0, number))
+        } else if key == "http.request.resend_count" {
+            current?.resendCount = UInt8(clamping: max(0, number))
+        }
     }
 
     public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {

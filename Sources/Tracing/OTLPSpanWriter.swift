@@ -1,0 +1,177 @@
+/// Encodes spans straight into OTLP protobuf (`EncodedSpans`), field by field as the
+/// span describes itself: no record, no `String` per attribute or name.
+///
+/// This runs on the span pipeline's thread for every span, so each call writes its
+/// fields in one go (`ProtobufWriter.write(reserving:_:)`), lengths worked out first;
+/// only the span and its events are nested messages whose length is filled in at the
+/// end. The bytes are the minimal encoding, the same whichever way a span is described
+/// (`SpanEncodingTests` pins them).
+public struct OTLPSpanWriter: SpanWriter {
+    public internal(set) var spans = EncodedSpans()
+    /// Where the open span's length goes.
+    private var spanStart = 0
+    private var flags: UInt32 = 0
+    /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
+    private static let spanLengthBytes = 2
+
+    public init() {}
+
+    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
+        flags = UInt32(identity.flags.rawValue)
+        // ScopeSpans.spans = 2 (a one-byte tag, then the length, filled in by `end`);
+        // Span.trace_id = 1, span_id = 2.
+        spanStart = spans.writer.count + 1
+        spans.writer.write(reserving: 1 + Self.spanLengthBytes + 2 + 16 + 2 + 8) { cursor in
+            cursor.tag(2, .lengthDelimited)
+            cursor.skip(Self.spanLengthBytes)
+            cursor.tag(1, .lengthDelimited)
+            cursor.byte(16)
+            cursor.raw(identity.traceID.bytes)
+            cursor.tag(2, .lengthDelimited)
+            cursor.byte(8)
+            cursor.raw(identity.spanID.bytes)
+        }
+        if let traceState { spans.writer.stringField(3, traceState) }
+        switch name {
+        case .text(let text):
+            ProtobufWriter.withUTF8(text) { writeDescription(identity, name: $0, route: nil) }
+        case .method(let method, let route):
+            method.withUnsafeBytes { method in
+                guard let route else { return writeDescription(identity, name: method, route: nil) }
+                ProtobufWriter.withUTF8(route) { writeDescription(identity, name: method, route: $0) }
+            }
+        }
+    }
+
+    /// Span.parent_span_id = 4, name = 5 (`name`, then a space and `route` when given),
+    /// kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8.
+    private mutating func writeDescription(_ identity: SpanIdentity, name: UnsafeRawBufferPointer, route: UnsafeRawBufferPointer?) {
+        let nameLength = name.count + (route.map { 1 + $0.count } ?? 0)
+        let kind = UInt64(identity.kind.rawValue)
+        spans.writer.write(reserving: 10 + ProtobufWriter.lengthDelimitedSize(5, nameLength) + 2 + 18) { cursor in
+            if let parent = identity.parentSpanID {
+                cursor.tag(4, .lengthDelimited)
+                cursor.byte(8)
+                cursor.raw(parent.bytes)
+            }
+            if nameLength > 0 {  // proto3: an empty string is not written
+                cursor.tag(5, .lengthDelimited)
+                cursor.varint(nameLength)
+                cursor.bytes(name)
+                if let route {
+                    cursor.byte(UInt8(ascii: " "))
+                    cursor.bytes(route)
+                }
+            }
+            if kind != 0 {
+                cursor.tag(6, .varint)
+                cursor.varint(kind)
+            }
+            cursor.tag(7, .fixed64)
+            cursor.fixed64(identity.startNanoseconds)
+            cursor.tag(8, .fixed64)
+            cursor.fixed64(identity.endNanoseconds)
+        }
+    }
+
+    // MARK: Attributes (Span.attributes = 9)
+
+    public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
+        Self.writeKeyValue(&spans.writer, 9, key, value)
+    }
+
+    public mutating func attribute(_ key: String, _ value: String) {
+        ProtobufWriter.withUTF8(key) { key in
+            ProtobufWriter.withUTF8(value) { spans.writer.keyValueField(9, key: key, string: AttributeLimit.capped($0)) }
+        }
+    }
+
+    public mutating func attribute(_ key: String, _ value: Int) {
+        ProtobufWriter.withUTF8(key) { spans.writer.keyValueField(9, key: $0, int: Int64(value)) }
+    }
+
+    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
+        ProtobufWriter.withUTF8(key) { key in
+            value.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: AttributeLimit.capped($0)) }
+        }
+    }
+
+    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        guard first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
+            attribute(key, .string(first + String(decoding: second, as: UTF8.self)))  // too long: cut as one (rare)
+            return
+        }
+        ProtobufWriter.withUTF8(key) { key in
+            ProtobufWriter.withUTF8(first) { first in
+                second.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: first, $0) }
+            }
+        }
+    }
+
+    /// A `KeyValue` as field `field` of the message being written, in one write whatever
+    /// the value's type.
+    static func writeKeyValue(_ message: inout ProtobufWriter, _ field: Int, _ key: String, _ value: SpanAttribute.Value) {
+        ProtobufWriter.withUTF8(key) { key in
+            switch value {
+            case .string(let text):
+                ProtobufWriter.withUTF8(text) { message.keyValueField(field, key: key, string: AttributeLimit.capped($0)) }
+            case .int(let number): message.keyValueField(field, key: key, int: number)
+            case .bool(let flag): message.keyValueField(field, key: key, bool: flag)
+            case .double(let number): message.keyValueField(field, key: key, double: number)
+            }
+        }
+    }
+
+    // MARK: Events and the end
+
+    public mutating func event(_ event: SpanEvent) {
+        // Span.events = 11 (a one-byte tag, then the length, expected to fit one byte)
+        // { time_unix_nano = 1, name = 2, attributes = 3 }.
+        let lengthAt = spans.writer.count + 1
+        ProtobufWriter.withUTF8(event.name) { name in
+            spans.writer.write(reserving: 2 + 9 + ProtobufWriter.lengthDelimitedSize(2, name.count)) { cursor in
+                cursor.tag(11, .lengthDelimited)
+                cursor.skip(1)
+                cursor.tag(1, .fixed64)
+                cursor.fixed64(event.timeNanoseconds)
+                if !name.isEmpty {
+                    cursor.tag(2, .lengthDelimited)
+                    cursor.varint(name.count)
+                    cursor.bytes(name)
+                }
+            }
+        }
+        for attribute in event.attributes {
+            Self.writeKeyValue(&spans.writer, 3, attribute.key, attribute.value)
+        }
+        spans.writer.endMessage(lengthAt, lengthBytes: 1)
+    }
+
+    public mutating func end(status: SpanRecord.Status) {
+        // Span.status = 15 { message = 2, code = 3 }: not written when unset (the default).
+        switch status {
+        case .unset: break
+        case .ok: writeStatus(code: 1, message: UnsafeRawBufferPointer(start: nil, count: 0))
+        case .error(let text): ProtobufWriter.withUTF8(text) { writeStatus(code: 2, message: $0) }
+        }
+        // Span.flags = 16: the W3C trace flags in the low byte.
+        spans.writer.fixed32Field(16, flags)
+        spans.writer.endMessage(spanStart, lengthBytes: Self.spanLengthBytes)
+        spans.markEnd()
+    }
+
+    private mutating func writeStatus(code: UInt8, message: UnsafeRawBufferPointer) {
+        let messageLength = message.isEmpty ? 0 : ProtobufWriter.lengthDelimitedSize(2, message.count)
+        spans.writer.write(reserving: ProtobufWriter.lengthDelimitedSize(15, messageLength + 2)) { cursor in
+            cursor.tag(15, .lengthDelimited)
+            cursor.varint(messageLength + 2)
+            if !message.isEmpty {
+                cursor.tag(2, .lengthDelimited)
+                cursor.varint(message.count)
+                cursor.bytes(message)
+            }
+            cursor.tag(3, .varint)
+            cursor.byte(code)
+        }
+    }
+}
