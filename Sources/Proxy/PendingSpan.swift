@@ -119,13 +119,13 @@ struct PendingSpan: Sendable {
         if let capture, let head {
             for name in capture.request {
                 let values = head.fields.filter { head.string($0.name).lowercased() == name }.map { head.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.request.header.\(name)", values.joined(separator: ", ")) }
+                if !values.isEmpty { writer.attribute("http.request.header.\(name)", .string(values.joined(separator: ", "))) }
             }
         }
         if let capture, let response {
             for name in capture.response {
                 let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.response.header.\(name)", values.joined(separator: ", ")) }
+                if !values.isEmpty { writer.attribute("http.response.header.\(name)", .string(values.joined(separator: ", "))) }
             }
         }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }

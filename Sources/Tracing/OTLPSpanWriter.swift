@@ -80,32 +80,37 @@ public struct OTLPSpanWriter: SpanWriter {
         Self.writeKeyValue(&spans.writer, 9, key, value)
     }
 
-    public mutating func attribute(_ key: String, _ value: String) {
-        ProtobufWriter.withUTF8(key) { key in
-            ProtobufWriter.withUTF8(value) { spans.writer.keyValueField(9, key: key, string: AttributeLimit.capped($0)) }
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .string(value)) }
+        ProtobufWriter.withUTF8(value) { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
+    }
+
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .int(Int64(value))) }
+        spans.writer.keyValueField(9, key: name, int: Int64(value))
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .string(String(decoding: value, as: UTF8.self))) }
+        value.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
+    }
+
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        guard let name = Self.utf8(key), first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
+            // Too long: cut as one (rare).
+            return attribute(key.description, .string(first + String(decoding: second, as: UTF8.self)))
+        }
+        ProtobufWriter.withUTF8(first) { first in
+            second.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: first, $0) }
         }
     }
 
-    public mutating func attribute(_ key: String, _ value: Int) {
-        ProtobufWriter.withUTF8(key) { spans.writer.keyValueField(9, key: $0, int: Int64(value)) }
-    }
-
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
-        ProtobufWriter.withUTF8(key) { key in
-            value.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: AttributeLimit.capped($0)) }
-        }
-    }
-
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        guard first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
-            attribute(key, .string(first + String(decoding: second, as: UTF8.self)))  // too long: cut as one (rare)
-            return
-        }
-        ProtobufWriter.withUTF8(key) { key in
-            ProtobufWriter.withUTF8(first) { first in
-                second.withUnsafeBytes { spans.writer.keyValueField(9, key: key, string: first, $0) }
-            }
-        }
+    /// A literal's UTF-8 bytes, which are static; nil for a one-character literal, which
+    /// Swift keeps as a scalar rather than bytes.
+    @inline(__always)
+    private static func utf8(_ literal: StaticString) -> UnsafeRawBufferPointer? {
+        guard literal.hasPointerRepresentation else { return nil }
+        return UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
     }
 
     /// A `KeyValue` as field `field` of the message being written, in one write whatever

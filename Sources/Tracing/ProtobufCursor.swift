@@ -33,14 +33,15 @@ struct ProtobufCursor {
         byte(UInt8(value))
     }
 
+    /// A length or count (never negative: its bits are taken as they are, unchecked).
     @inline(__always)
     mutating func varint(_ value: Int) {
-        varint(UInt64(value))
+        varint(UInt64(truncatingIfNeeded: value))
     }
 
     @inline(__always)
     mutating func tag(_ field: Int, _ type: ProtobufWriter.WireType) {
-        varint(UInt64(field) << 3 | UInt64(type.rawValue))
+        varint(UInt64(truncatingIfNeeded: field) << 3 | UInt64(type.rawValue))
     }
 
     @inline(__always)

@@ -103,15 +103,16 @@ struct ProtobufWriter: Sendable {
         value < 0x80 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
+    /// The bytes a length takes (never negative: its bits are taken as they are).
     @inline(__always)
     static func varintSize(_ value: Int) -> Int {
-        varintSize(UInt64(value))
+        varintSize(UInt64(truncatingIfNeeded: value))
     }
 
     /// A length-delimited field's tag (fields below 16: one byte), length and content.
     @inline(__always)
     static func lengthDelimitedSize(_ field: Int, _ length: Int) -> Int {
-        varintSize(UInt64(field) << 3) + varintSize(length) + length
+        varintSize(UInt64(truncatingIfNeeded: field) << 3) + varintSize(length) + length
     }
 
     // MARK: Fields

@@ -58,34 +58,45 @@ public enum SpanName: Sendable, Equatable, ExpressibleByStringLiteral {
 ///
 /// A span describes itself once, to any writer: `OTLPSpanWriter` encodes it straight
 /// into an OTLP protobuf export body (no record, no `String` per attribute);
-/// `SpanRecordWriter` builds a `SpanRecord` (for the in-memory store, the console and
-/// OTLP/JSON). String values longer than `SpanAttribute.maxStringLength` bytes are cut
-/// at a character boundary by every writer.
+/// `SpanRecordWriter` builds a `SpanRecord` (for the console and OTLP/JSON). String
+/// values longer than `SpanAttribute.maxStringLength` bytes are cut at a character
+/// boundary by every writer.
 ///
-/// Strings and integers have requirements of their own, beside the general
-/// `SpanAttribute.Value` one, so that a writer may encode them without wrapping each in
-/// a value first; by default they are wrapped.
+/// The proxy's own attributes are named by literals (`StaticString`), whose UTF-8 bytes
+/// are static, and strings and integers have requirements of their own: the OTLP writer
+/// copies name and value as they are, with nothing made or wrapped per attribute. By
+/// default they become the general `attribute(_:_:)`, for names made at run time.
 public protocol SpanWriter {
     mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?)
+    /// Any attribute, named at run time (a record's, a captured header's).
     mutating func attribute(_ key: String, _ value: SpanAttribute.Value)
-    mutating func attribute(_ key: String, _ value: String)
-    mutating func attribute(_ key: String, _ value: Int)
+    mutating func attribute(_ key: StaticString, _ value: String)
+    mutating func attribute(_ key: StaticString, _ value: Int)
     /// A string attribute from UTF-8 bytes the caller already holds (a request head).
-    mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>)
+    mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
-    mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>)
+    mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
     mutating func event(_ event: SpanEvent)
     mutating func end(status: SpanRecord.Status)
 }
 
 extension SpanWriter {
-    /// The parts joined into one string (what `SpanRecordWriter` keeps).
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        attribute(key, .string(first + String(decoding: second, as: UTF8.self)))
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        attribute(key.description, .string(value))
     }
 
-    public mutating func attribute(_ key: String, _ value: String) { attribute(key, .string(value)) }
-    public mutating func attribute(_ key: String, _ value: Int) { attribute(key, .int(Int64(value))) }
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        attribute(key.description, .int(Int64(value)))
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
+        attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
+    }
+
+    /// The parts joined into one string (what `SpanRecordWriter` keeps).
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        attribute(key.description, .string(first + String(decoding: second, as: UTF8.self)))
+    }
 }
 
 extension SpanRecord {
@@ -124,10 +135,6 @@ public struct SpanRecordWriter: SpanWriter {
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
         attributes.append(SpanAttribute(key, value))
-    }
-
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
-        attributes.append(SpanAttribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self))))
     }
 
     public mutating func event(_ event: SpanEvent) {

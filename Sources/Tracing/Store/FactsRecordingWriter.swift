@@ -24,35 +24,43 @@ public struct FactsRecordingWriter: SpanWriter {
     }
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
-        if case .int(let number) = value { noteInteger(key, number) }
-        inner.attribute(key, value)
-    }
-
-    public mutating func attribute(_ key: String, _ value: String) {
-        inner.attribute(key, value)
-    }
-
-    public mutating func attribute(_ key: String, _ value: Int) {
-        noteInteger(key, Int64(value))
-        inner.attribute(key, value)
-    }
-
-    private mutating func noteInteger(_ key: String, _ number: Int64) {
-        // Both names are 25 bytes long: most keys are told apart by their length alone.
-        guard key.utf8.count == 25 else { return }
-        if key == "http.response.status_code" {
-            current?.httpStatus = UInt16(clamping: max(0, number))
-        } else if key == "http.request.resend_count" {
-            current?.resendCount = UInt8(clamping: max(0, number))
+        if case .int(let number) = value, key.utf8.count == 25 {
+            // Both names are 25 bytes long: most keys are told apart by their length alone.
+            if key == "http.response.status_code" {
+                current?.httpStatus = UInt16(clamping: max(0, number))
+            } else if key == "http.request.resend_count" {
+                current?.resendCount = UInt8(clamping: max(0, number))
+            }
         }
+        inner.attribute(key, value)
     }
 
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        if key.utf8CodeUnitCount == 25 {
+            if Self.same(key, "http.response.status_code") {
+                current?.httpStatus = UInt16(clamping: max(0, value))
+            } else if Self.same(key, "http.request.resend_count") {
+                current?.resendCount = UInt8(clamping: max(0, value))
+            }
+        }
+        inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
         inner.attribute(key, utf8: value)
     }
 
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
         inner.attribute(key, first, utf8: second)
+    }
+
+    /// True when two literals spell the same name.
+    private static func same(_ key: StaticString, _ name: StaticString) -> Bool {
+        key.withUTF8Buffer { key in name.withUTF8Buffer { key.elementsEqual($0) } }
     }
 
     public mutating func event(_ event: SpanEvent) {
