@@ -7,14 +7,18 @@
 /// end. The bytes are the minimal encoding, the same whichever way a span is described
 /// (`SpanEncodingTests` pins them).
 public struct OTLPSpanWriter: SpanWriter {
-    public internal(set) var spans = EncodedSpans()
+    public internal(set) var spans: EncodedSpans
     /// Where the open span's length goes.
     private var spanStart = 0
     private var flags: UInt32 = 0
     /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
     private static let spanLengthBytes = 2
 
-    public init() {}
+    /// `headroom`: room kept ahead of the spans for an export request's resource and
+    /// scope (`EncodedSpans.takeRequest`).
+    public init(headroom: Int = 0) {
+        spans = EncodedSpans(headroom: headroom)
+    }
 
     public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
         flags = UInt32(identity.flags.rawValue)

@@ -29,12 +29,17 @@ struct ProtobufWriter: Sendable {
     }
 
     /// Runs `body` with some of what was written, in place.
-    func withUnsafeBytes<Result>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    func withUnsafeBytes<Result, Failure: Error>(
+        _ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         precondition(range.lowerBound >= 0 && range.upperBound <= count)
-        return withExtendedLifetime(storage) {
-            body(UnsafeRawBufferPointer(start: storage.bytes + range.lowerBound, count: range.count))
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeRawBufferPointer(start: storage.bytes + range.lowerBound, count: range.count))
         }
     }
+
+    /// Bytes the storage holds, written or not.
+    var capacity: Int { storage.capacity }
 
     enum WireType: UInt8 {
         case varint = 0
@@ -47,13 +52,22 @@ struct ProtobufWriter: Sendable {
         count = 0
     }
 
-    /// Forgets the first `cut` bytes, moving the rest to the front.
-    mutating func removeFirst(_ cut: Int) {
-        precondition(cut <= count)
-        let remaining = count - cut
+    /// Forgets the bytes in `range`, moving those after it down.
+    mutating func removeSubrange(_ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
         write(reserving: 0) { _ in }  // storage of its own
-        storage.bytes.copyMemory(from: storage.bytes + cut, byteCount: remaining)  // a memmove
-        count = remaining
+        storage.bytes.advanced(by: range.lowerBound)
+            .copyMemory(from: storage.bytes + range.upperBound, byteCount: count - range.upperBound)  // a memmove
+        count -= range.count
+    }
+
+    /// Writes over bytes already written, from `offset`: at most `reserving` of them.
+    mutating func overwrite(at offset: Int, reserving needed: Int, _ body: (inout ProtobufCursor) -> Void) {
+        precondition(offset >= 0 && offset + needed <= count)
+        write(reserving: 0) { _ in }  // storage of its own
+        var cursor = ProtobufCursor(storage.bytes + offset)
+        body(&cursor)
+        precondition(cursor.offset <= needed, "wrote past the bytes to overwrite")
     }
 
     mutating func append(_ other: ArraySlice<UInt8>) {

@@ -1,5 +1,5 @@
 import Testing
-import Tracing
+@testable import Tracing
 import W3CTraceContext
 
 /// The OTLP span writer at the edges: long values, long spans, cutting a run of encoded
@@ -83,6 +83,30 @@ import W3CTraceContext
         // One run of encoded spans is a valid request whatever was cut before it.
         let request = OTLPEncoder.request(remaining.prefix(1) + more.spans.prefix(2), preamble: .init(Self.resource))
         #expect(Self.decodedSpans(request).map { $0.string(5) } == ["span 4", "span 5", "span 6"])
+    }
+
+    /// A request taken in place (room kept ahead of the spans, their storage handed over)
+    /// is byte for byte the request built by copying them, and what stays goes on.
+    @Test(arguments: [(4, 4), (5, 3), (5, 1)])
+    func requestsTakenInPlaceAreTheRequestsBuiltByCopying(total: Int, first: Int) {
+        let preamble = OTLPEncoder.Preamble(Self.resource)
+        var inPlace = OTLPSpanWriter(headroom: preamble.maximumHeaderLength)
+        var copied = OTLPSpanWriter()
+        for number in 1...UInt8(total) {
+            Self.span(number).write(to: &inPlace)
+            Self.span(number).write(to: &copied)
+        }
+        // All, more going than staying (handed over), more staying than going (copied).
+        let taken = inPlace.spans.takeRequest(first, preamble: preamble)
+        #expect(taken.array == OTLPEncoder.request(copied.spans.prefix(first), preamble: preamble))
+        copied.spans.removeFirst(first)
+        #expect(inPlace.spans.count == copied.spans.count)
+        Self.span(9).write(to: &inPlace)
+        Self.span(9).write(to: &copied)
+        let next = inPlace.spans.takeRequest(inPlace.spans.count, preamble: preamble)
+        #expect(next.array == OTLPEncoder.request(copied.spans.prefix(copied.spans.count), preamble: preamble))
+        #expect(Self.decodedSpans(next.array).count == total - first + 1)
+        #expect(inPlace.spans.isEmpty)
     }
 
     @Test func theRecordWriterRebuildsTheRecord() {
