@@ -170,12 +170,12 @@ struct PendingSpan: Sendable {
             spanStatus = .error("upstream answered \(status)")
         }
         if details.reused {
-            writer.event(SpanEvent(name: "connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes))
+            writer.event("connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes)
         } else if let connected = details.connectedNanoseconds {
-            writer.event(SpanEvent(name: "connection established", timeNanoseconds: connected))
+            writer.event("connection established", timeNanoseconds: connected, attributes: [])
         }
         if let firstByte = details.firstByteNanoseconds {
-            writer.event(SpanEvent(name: "first response byte", timeNanoseconds: firstByte))
+            writer.event("first response byte", timeNanoseconds: firstByte, attributes: [])
         }
         writer.end(status: spanStatus)
     }

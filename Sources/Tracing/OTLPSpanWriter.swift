@@ -134,23 +134,37 @@ public struct OTLPSpanWriter: SpanWriter {
     // MARK: Events and the end
 
     public mutating func event(_ event: SpanEvent) {
-        // Span.events = 11 (a one-byte tag, then the length, expected to fit one byte)
-        // { time_unix_nano = 1, name = 2, attributes = 3 }.
-        let lengthAt = spans.writer.count + 1
-        ProtobufWriter.withUTF8(event.name) { name in
-            spans.writer.write(reserving: 2 + 9 + ProtobufWriter.lengthDelimitedSize(2, name.count)) { cursor in
-                cursor.tag(11, .lengthDelimited)
-                cursor.skip(1)
-                cursor.tag(1, .fixed64)
-                cursor.fixed64(event.timeNanoseconds)
-                if !name.isEmpty {
-                    cursor.tag(2, .lengthDelimited)
-                    cursor.varint(name.count)
-                    cursor.bytes(name)
-                }
+        ProtobufWriter.withUTF8(event.name) {
+            writeEvent(name: $0, timeNanoseconds: event.timeNanoseconds, attributes: event.attributes)
+        }
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        guard let bytes = Self.utf8(name) else {
+            return event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
+        }
+        writeEvent(name: bytes, timeNanoseconds: timeNanoseconds, attributes: attributes)
+    }
+
+    /// Span.events = 11 { time_unix_nano = 1, name = 2, attributes = 3 }. Without
+    /// attributes its length is known and it is one write; attributes follow behind a
+    /// one-byte length, widened at the end if need be.
+    private mutating func writeEvent(name: UnsafeRawBufferPointer, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        let known = 9 + (name.isEmpty ? 0 : ProtobufWriter.lengthDelimitedSize(2, name.count))
+        let lengthAt = spans.writer.count + 1  // after the one-byte tag
+        spans.writer.write(reserving: 1 + 10 + known) { cursor in
+            cursor.tag(11, .lengthDelimited)
+            if attributes.isEmpty { cursor.varint(known) } else { cursor.skip(1) }
+            cursor.tag(1, .fixed64)
+            cursor.fixed64(timeNanoseconds)
+            if !name.isEmpty {
+                cursor.tag(2, .lengthDelimited)
+                cursor.varint(name.count)
+                cursor.bytes(name)
             }
         }
-        for attribute in event.attributes {
+        guard !attributes.isEmpty else { return }
+        for attribute in attributes {
             Self.writeKeyValue(&spans.writer, 3, attribute.key, attribute.value)
         }
         spans.writer.endMessage(lengthAt, lengthBytes: 1)

@@ -77,6 +77,8 @@ public protocol SpanWriter {
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
     mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
     mutating func event(_ event: SpanEvent)
+    /// An event named by a literal (the proxy's events; most have no attributes).
+    mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute])
     mutating func end(status: SpanRecord.Status)
 }
 
@@ -91,6 +93,10 @@ extension SpanWriter {
 
     public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
         attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
     }
 
     /// The parts joined into one string (what `SpanRecordWriter` keeps).

@@ -156,6 +156,16 @@ import W3CTraceContext
         }
     }
 
+    /// The facts the store indexes come from the attributes named by literals too.
+    @Test func theStoresWriterNotesStatusAndResendCount() throws {
+        let (_, span) = try #require(try SpanEncodingTests.cases().first { $0.0 == "client, credentials redacted" })
+        var noting = FactsRecordingWriter(OTLPSpanWriter())
+        span.write(to: &noting)
+        #expect(noting.facts.first?.httpStatus == 503)
+        #expect(noting.facts.first?.resendCount == 1)
+        #expect(noting.facts.first?.statusCode == 2)
+    }
+
     /// A whole export request: the resource (every value type) and scope, then the spans.
     @Test func aRequestEncodesToThePinnedBytes() throws {
         var writer = OTLPSpanWriter()

@@ -60,12 +60,18 @@ public struct FactsRecordingWriter: SpanWriter {
 
     /// True when two literals spell the same name.
     private static func same(_ key: StaticString, _ name: StaticString) -> Bool {
-        key.withUTF8Buffer { key in name.withUTF8Buffer { key.elementsEqual($0) } }
+        key.utf8CodeUnitCount == name.utf8CodeUnitCount
+            && key.withUTF8Buffer { key in name.withUTF8Buffer { key.elementsEqual($0) } }
     }
 
     public mutating func event(_ event: SpanEvent) {
         if event.name == "exception" { current?.hasException = true }
         inner.event(event)
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        if Self.same(name, "exception") { current?.hasException = true }
+        inner.event(name, timeNanoseconds: timeNanoseconds, attributes: attributes)
     }
 
     public mutating func end(status: SpanRecord.Status) {
