@@ -103,12 +103,22 @@ public final class ExportConnection {
 
     /// Writes everything before `deadline`.
     public func write(_ bytes: [UInt8], deadline: UInt64) throws(SystemError) {
+        let outcome = bytes.withUnsafeBytes { raw -> Result<Void, SystemError> in
+            do throws(SystemError) { return .success(try write(raw, deadline: deadline)) } catch { return .failure(error) }
+        }
+        try outcome.get()
+    }
+
+    /// Writes everything before `deadline`, from memory the caller holds.
+    public func write(_ raw: UnsafeRawBufferPointer, deadline: UInt64) throws(SystemError) {
         var offset = 0
-        while offset < bytes.count {
-            let written: Int = bytes.withUnsafeBytes { raw in
-                let start = raw.baseAddress! + offset
-                if let ssl { return Int(SSL_write(ssl, start, Int32(min(raw.count - offset, Int(Int32.max))))) }
-                return send(descriptor, start, raw.count - offset, Int32(MSG_NOSIGNAL))
+        while offset < raw.count {
+            let start = raw.baseAddress! + offset
+            let written: Int
+            if let ssl {
+                written = Int(SSL_write(ssl, start, Int32(min(raw.count - offset, Int(Int32.max)))))
+            } else {
+                written = send(descriptor, start, raw.count - offset, Int32(MSG_NOSIGNAL))
             }
             if written > 0 {
                 offset += written

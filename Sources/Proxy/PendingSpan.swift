@@ -53,11 +53,10 @@ struct PendingSpan: Sendable {
     var tunnelEnd: TunnelEnd? = nil
 
     /// The span name: `{method} {route}`, the method alone without a route, `HTTP` when
-    /// the method is unknown.
-    var name: String {
+    /// the method is unknown. In parts: the writer joins them (no `String` per span).
+    var name: SpanName {
         guard let head else { return "HTTP" }
-        guard let routeTemplate else { return head.methodString }
-        return "\(head.methodString) \(routeTemplate)"
+        return .method(head.bytes[head.method], route: routeTemplate)
     }
 
     /// A `SpanRecord` (for the in-memory store, the console and OTLP/JSON).
@@ -70,16 +69,23 @@ struct PendingSpan: Sendable {
     /// Describes the span to `writer`: attributes, events and status as
     /// `tracing.md` lists them.
     func write<Writer: SpanWriter>(to writer: inout Writer) {
-        let kind: SpanRecord.Kind
-        if case .client = role { kind = .client } else { kind = .server }
-        writer.begin(SpanIdentity(
-            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
-            kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds))
         switch role {
-        case .server: writeServer(to: &writer)
-        case .client(let details): writeClient(details, to: &writer)
-        case .rejection: writeRejection(to: &writer)
+        case .server:
+            writer.begin(identity(.server), name: name, traceState: traceState)
+            writeServer(to: &writer)
+        case .client(let details):
+            writer.begin(identity(.client), name: name, traceState: traceState)
+            writeClient(details, to: &writer)
+        case .rejection:
+            writer.begin(identity(.server), name: name, traceState: traceState)
+            writeRejection(to: &writer)
         }
+    }
+
+    private func identity(_ kind: SpanRecord.Kind) -> SpanIdentity {
+        SpanIdentity(
+            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, flags: flags, kind: kind,
+            startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds)
     }
 
     /// SERVER: error status for 5xx and the proxy's own aborts (an upstream cut
@@ -95,7 +101,7 @@ struct PendingSpan: Sendable {
                     writer.attribute("url.query", utf8: head.bytes[query])
                 }
             }
-            writer.attribute("network.protocol.version", head.version.description)
+            writer.attribute("network.protocol.version", SpanText.protocolVersion(head.version))
             if let host = head.host {
                 let authority = head.bytes[host]
                 writer.attribute("server.address", utf8: SpanText.hostPart(authority))
@@ -116,13 +122,13 @@ struct PendingSpan: Sendable {
         if let capture, let head {
             for name in capture.request {
                 let values = head.fields.filter { head.string($0.name).lowercased() == name }.map { head.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.request.header.\(name)", values.joined(separator: ", ")) }
+                if !values.isEmpty { writer.attribute("http.request.header.\(name)", .string(values.joined(separator: ", "))) }
             }
         }
         if let capture, let response {
             for name in capture.response {
                 let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.response.header.\(name)", values.joined(separator: ", ")) }
+                if !values.isEmpty { writer.attribute("http.response.header.\(name)", .string(values.joined(separator: ", "))) }
             }
         }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
@@ -170,12 +176,12 @@ struct PendingSpan: Sendable {
             spanStatus = .error("upstream answered \(status)")
         }
         if details.reused {
-            writer.event(SpanEvent(name: "connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes))
+            writer.event("connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes)
         } else if let connected = details.connectedNanoseconds {
-            writer.event(SpanEvent(name: "connection established", timeNanoseconds: connected))
+            writer.event("connection established", timeNanoseconds: connected, attributes: [])
         }
         if let firstByte = details.firstByteNanoseconds {
-            writer.event(SpanEvent(name: "first response byte", timeNanoseconds: firstByte))
+            writer.event("first response byte", timeNanoseconds: firstByte, attributes: [])
         }
         writer.end(status: spanStatus)
     }
@@ -244,6 +250,16 @@ enum SpanText {
     static func redacted(_ target: String) -> String {
         guard let mark = target.firstIndex(of: "?") else { return target }
         return String(target[..<mark]) + "?" + redactedQuery(String(target[target.index(after: mark)...]))
+    }
+
+    /// `network.protocol.version`: a constant for the versions the proxy takes (formatting
+    /// `major.minor` for every span cost more than the rest of the attribute).
+    static func protocolVersion(_ version: HTTPVersion) -> String {
+        switch version {
+        case .http11: "1.1"
+        case .http10: "1.0"
+        default: version.description
+        }
     }
 
 

@@ -157,38 +157,45 @@ final class SpanPipeline: @unchecked Sendable {
     static let tickMilliseconds: Int32 = 250
 
     /// Gives the spans to the store and the exporter in the form each takes; returns how many.
-    private func hand(_ batches: [[PendingSpan]]) -> Int {
+    private func hand(_ batches: consuming [[PendingSpan]]) -> Int {
+        var batches = batches
         let count = batches.reduce(0) { $0 + $1.count }
         guard count > 0 else {
             exporter?.export([])  // the tick: the exporter sends on its schedule
             return 0
         }
-        if let store {
-            var writer = FactsRecordingWriter(OTLPSpanWriter())
-            Self.forEachSpan(in: batches) { $0.write(to: &writer) }
-            store.add(encoded: writer.inner.spans, facts: writer.facts, source: proxySource)
-            if let encodingExporter {
-                encodingExporter.export(encoded: writer.inner.spans)
-                return count
-            }
-        } else if let encodingExporter {
-            encodingExporter.export { writer in Self.forEachSpan(in: batches) { $0.write(to: &writer) } }
+        if let encodingExporter, store == nil {
+            // The usual case: encoded straight into the pending export.
+            encodingExporter.export { writer in Self.forEachSpan(in: &batches) { $0.write(to: &writer) } }
             return count
         }
-        guard let exporter else { return count }
-        var writer = SpanRecordWriter()
-        Self.forEachSpan(in: batches) { $0.write(to: &writer) }
-        exporter.export(writer.records)
+        // The store takes protobuf with each span's facts; a JSON or console exporter takes
+        // records. Each span is described once to each, in one pass.
+        var encoded = store == nil ? nil : FactsRecordingWriter(OTLPSpanWriter())
+        var records = encodingExporter == nil && exporter != nil ? SpanRecordWriter() : nil
+        Self.forEachSpan(in: &batches) { span in
+            if encoded != nil { span.write(to: &encoded!) }
+            if records != nil { span.write(to: &records!) }
+        }
+        if let store, let encoded {
+            store.add(encoded: encoded.inner.spans, facts: encoded.facts, source: proxySource)
+            encodingExporter?.export(encoded: encoded.inner.spans)
+        }
+        if let exporter, let records { exporter.export(records.records) }
         return count
     }
 
-    /// Reads each span in place: a `for span in batch` loop would copy each one,
-    /// retaining and releasing everything it refers to.
-    private static func forEachSpan(in batches: [[PendingSpan]], _ body: (borrowing PendingSpan) -> Void) {
-        for batch in batches {
-            batch.withUnsafeBufferPointer { spans in
-                for index in spans.indices { body(spans[index]) }
-            }
+    /// Hands each span to `body`, in order, moved out of its batch; `batches` is left
+    /// empty. Reading a span in place (`batch[index]`, or through a buffer pointer) makes
+    /// the compiler copy it, retaining and releasing all it refers to, as it cannot tell
+    /// that the writer leaves the batch alone. A span moved out costs only the release the
+    /// batch would have cost anyway. Each batch is reversed through its buffer pointer,
+    /// whose swaps are moves (`Array.reverse()` copies), and then taken from the end.
+    private static func forEachSpan(in batches: inout [[PendingSpan]], _ body: (PendingSpan) -> Void) {
+        batches.reverse()
+        while var batch = batches.popLast() {
+            batch.withUnsafeMutableBufferPointer { $0.reverse() }
+            while let span = batch.popLast() { body(span) }
         }
     }
 

@@ -14,7 +14,7 @@ import Glibc
 /// semaphore is made in `init` and freed in `deinit`, after `stop()`.
 final class ExportSenders: @unchecked Sendable {
     struct Job: Sendable {
-        var body: [UInt8]
+        var body: ExportBody
         var spanCount: Int
         /// Received requests sent on (counted apart).
         var forwarded: Bool

@@ -96,7 +96,7 @@ extension OTLPHTTPExporter {
     /// One POST. The kept connection is tried first; when the collector closed it while
     /// idle (nothing comes back), the request goes once more on a fresh connection,
     /// which is not a retry.
-    func post(_ body: [UInt8], deadline: UInt64, sender: ExportSenders.Sender) -> Outcome {
+    func post(_ body: ExportBody, deadline: UInt64, sender: ExportSenders.Sender) -> Outcome {
         if let kept = sender.connection {
             sender.connection = nil
             if let outcome = exchange(body, on: kept, deadline: deadline, fresh: false, sender: sender) { return outcome }
@@ -116,11 +116,11 @@ extension OTLPHTTPExporter {
     /// Sends the request and reads the response; keeps the connection when the response
     /// allows. Nil when the connection ended before any byte of a response.
     private func exchange(
-        _ body: [UInt8], on connection: ExportConnection, deadline: UInt64, fresh: Bool, sender: ExportSenders.Sender
+        _ body: ExportBody, on connection: ExportConnection, deadline: UInt64, fresh: Bool, sender: ExportSenders.Sender
     ) -> Outcome? {
         do throws(SystemError) {
             try connection.write(requestHead(bodyLength: body.count), deadline: deadline)
-            try connection.write(body, deadline: deadline)
+            try body.withUnsafeBytes { (raw) throws(SystemError) in try connection.write(raw, deadline: deadline) }
             guard let (outcome, reusable) = try readResponse(connection, deadline: deadline) else { return nil }
             if reusable { sender.connection = connection }
             return outcome

@@ -64,7 +64,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     let pausedUntil = Atomic<UInt64>(0)
     /// Spans waiting for a full batch or the schedule: encoded already (protobuf), or as
     /// records (JSON).
-    private var pending = OTLPSpanWriter()
+    private var pending: OTLPSpanWriter
     private var pendingRecords: [SpanRecord] = []
     /// Received requests to send on (`forward`), protobuf.
     private var forwarded: [(request: [UInt8], spans: Int)] = []
@@ -84,6 +84,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         self.settings = settings
         self.resource = resource
         self.preamble = OTLPEncoder.Preamble(resource)
+        pending = OTLPSpanWriter(headroom: preamble.maximumHeaderLength)
         self.logger = logger
         senders = ExportSenders(limit: max(1, settings.maxConcurrentExports))
     }
@@ -177,7 +178,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             var high = count
             while low < high {
                 let middle = (low + high + 1) / 2
-                if pending.spans.prefix(middle).count <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
+                if pending.spans.byteCount(ofFirst: middle) <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
             }
             count = low
         }
@@ -282,12 +283,17 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     }
 
     /// Hands the first `count` pending spans to a sender as one export, and forgets them.
+    /// Protobuf requests are built around the spans where they were encoded and handed
+    /// over without a copy (`EncodedSpans.takeRequest`).
     private func dispatchPending(_ count: Int) {
-        var body = settings.json
-            ? OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource)
-            : OTLPEncoder.request(pending.spans.prefix(count), preamble: preamble)
-        dropPending(count)
-        if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
+        var body: ExportBody
+        if settings.json {
+            body = ExportBody(OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource))
+            dropPending(count)
+        } else {
+            body = pending.spans.takeRequest(count, preamble: preamble)
+        }
+        if settings.gzip, let compressed = body.withUnsafeBytes({ Gzip.compress($0) }) { body = ExportBody(compressed) }
         dispatch(ExportSenders.Job(body: body, spanCount: count, forwarded: false))
     }
 
@@ -324,7 +330,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             for (request, _) in requests { body += request }
         }
         if settings.gzip, let compressed = Gzip.compress(body) { body = compressed }
-        dispatch(ExportSenders.Job(body: body, spanCount: spanCount, forwarded: true))
+        dispatch(ExportSenders.Job(body: ExportBody(body), spanCount: spanCount, forwarded: true))
     }
 
     private func dispatch(_ job: ExportSenders.Job) {

@@ -2,33 +2,44 @@
 /// fields). Enough for OTLP.
 ///
 /// Spans are encoded on the hot side of export, so the writer is built for it: its
-/// storage only grows (with room ahead of `count`), every field is written through one
-/// raw pointer, and nested messages are written in place behind a length of the expected
-/// width, moved only when the real length needs another width.
+/// storage only grows (with room ahead of `count`), every field is written in one go
+/// through a `ProtobufCursor`, its lengths worked out first, and nested messages whose
+/// length is not known ahead are written in place behind a length of the expected width,
+/// moved only when the real length needs another width. The output is always the minimal
+/// encoding (no padded varints), byte for byte what any protobuf library writes.
 struct ProtobufWriter: Sendable {
-    /// `count` bytes written, then spare room.
-    private var storage: [UInt8]
+    /// `count` bytes written, then spare room. Shared by copies of the writer until one
+    /// of them writes (copy on write).
+    private var storage: ProtobufStorage
     private(set) var count = 0
 
     init(capacity: Int = 256) {
-        storage = []
-        grow(to: max(capacity, 16))
+        storage = ProtobufStorage(capacity: max(capacity, 16))
     }
 
     /// What was written (a copy).
-    var bytes: [UInt8] { Array(storage[0..<count]) }
+    var bytes: [UInt8] { withUnsafeBytes(0..<count) { Array($0) } }
 
-    /// What was written, without a copy; the writer is done.
-    consuming func finish() -> [UInt8] {
-        storage.removeLast(storage.count - count)
-        return storage
-    }
+    /// What was written (a copy); the writer is done.
+    consuming func finish() -> [UInt8] { bytes }
 
-    /// Some of what was written.
+    /// Some of what was written (a copy).
     subscript(range: Range<Int>) -> ArraySlice<UInt8> {
-        precondition(range.upperBound <= count)
-        return storage[range]
+        withUnsafeBytes(range) { Array($0)[...] }
     }
+
+    /// Runs `body` with some of what was written, in place.
+    func withUnsafeBytes<Result, Failure: Error>(
+        _ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        return try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeRawBufferPointer(start: storage.bytes + range.lowerBound, count: range.count))
+        }
+    }
+
+    /// Bytes the storage holds, written or not.
+    var capacity: Int { storage.capacity }
 
     enum WireType: UInt8 {
         case varint = 0
@@ -41,100 +52,97 @@ struct ProtobufWriter: Sendable {
         count = 0
     }
 
-    /// Forgets the first `cut` bytes, moving the rest to the front.
-    mutating func removeFirst(_ cut: Int) {
-        precondition(cut <= count)
-        let remaining = count - cut
-        storage.withUnsafeMutableBytes { raw in
-            if remaining > 0 { raw.baseAddress!.copyMemory(from: raw.baseAddress! + cut, byteCount: remaining) }
-        }
-        count = remaining
+    /// Forgets the bytes in `range`, moving those after it down.
+    mutating func removeSubrange(_ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        write(reserving: 0) { _ in }  // storage of its own
+        storage.bytes.advanced(by: range.lowerBound)
+            .copyMemory(from: storage.bytes + range.upperBound, byteCount: count - range.upperBound)  // a memmove
+        count -= range.count
+    }
+
+    /// Writes over bytes already written, from `offset`: at most `reserving` of them.
+    mutating func overwrite(at offset: Int, reserving needed: Int, _ body: (inout ProtobufCursor) -> Void) {
+        precondition(offset >= 0 && offset + needed <= count)
+        write(reserving: 0) { _ in }  // storage of its own
+        var cursor = ProtobufCursor(storage.bytes + offset)
+        body(&cursor)
+        precondition(cursor.offset <= needed, "wrote past the bytes to overwrite")
     }
 
     mutating func append(_ other: ArraySlice<UInt8>) {
-        other.withUnsafeBytes { source in
-            write(reserving: source.count) { target in
-                if !source.isEmpty { target.copyMemory(from: source.baseAddress!, byteCount: source.count) }
-                return source.count
-            }
-        }
+        other.withUnsafeBytes { append($0) }
+    }
+
+    mutating func append(_ other: UnsafeRawBufferPointer) {
+        write(reserving: other.count) { $0.bytes(other) }
     }
 
     // MARK: Writing through one pointer
 
-    /// Runs `body` with a pointer to room for at least `reserving` bytes after what is
-    /// written; `body` returns how many it wrote.
+    /// Runs `body` with a cursor on room for at least `reserving` bytes after what is
+    /// written, and keeps what it wrote. Every field goes through here: one capacity and
+    /// ownership check and plain stores, however many parts the field has.
     @inline(__always)
-    private mutating func write(reserving needed: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
-        if count + needed > storage.count { grow(to: count + needed) }
-        let start = count
-        count = start + storage.withUnsafeMutableBytes { body($0.baseAddress! + start) }
+    mutating func write(reserving needed: Int, _ body: (inout ProtobufCursor) -> Void) {
+        if count + needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
+        var cursor = ProtobufCursor(storage.bytes + count)
+        body(&cursor)
+        assert(cursor.offset <= needed, "a field wrote past the room it reserved")
+        count += cursor.offset
     }
 
-    /// Moves to storage of at least `minimum` bytes. The spare room is left as it
-    /// comes: bytes beyond `count` are only ever written before they are read.
-    private mutating func grow(to minimum: Int) {
-        let capacity = max(minimum, storage.count * 2)
-        let written = count
-        storage = storage.withUnsafeBytes { old in
-            [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-                if written > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: old.baseAddress!, byteCount: written) }
-                initialized = capacity
-            }
-        }
+    /// Moves to storage of this writer's own with room for `needed` more bytes: it grows
+    /// by doubling, and the spare room is left as it comes (bytes beyond `count` are only
+    /// ever written before they are read).
+    private mutating func makeRoom(for needed: Int) {
+        let capacity = count + needed > storage.capacity ? max(count + needed, storage.capacity * 2) : storage.capacity
+        let moved = ProtobufStorage(capacity: capacity)
+        moved.bytes.copyMemory(from: storage.bytes, byteCount: count)
+        storage = moved
     }
 
     /// Writes `value` as a varint at `pointer`; returns its length.
     @inline(__always)
     static func put(varint value: UInt64, at pointer: UnsafeMutableRawPointer) -> Int {
-        var value = value
-        var length = 0
-        while value >= 0x80 {
-            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: length, as: UInt8.self)
-            value >>= 7
-            length += 1
-        }
-        pointer.storeBytes(of: UInt8(value), toByteOffset: length, as: UInt8.self)
-        return length + 1
+        var cursor = ProtobufCursor(pointer)
+        cursor.varint(value)
+        return cursor.offset
     }
 
+    /// The bytes `value` takes as a varint.
     @inline(__always)
-    static func put(tag field: Int, _ type: WireType, at pointer: UnsafeMutableRawPointer) -> Int {
-        put(varint: UInt64(field) << 3 | UInt64(type.rawValue), at: pointer)
+    static func varintSize(_ value: UInt64) -> Int {
+        // One byte per started group of 7 bits; most lengths take one.
+        value < 0x80 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
-    static func varintSize(_ value: UInt64) -> Int {
-        var size = 1
-        var value = value >> 7
-        while value != 0 {
-            size += 1
-            value >>= 7
-        }
-        return size
+    /// The bytes a length takes (never negative: its bits are taken as they are).
+    @inline(__always)
+    static func varintSize(_ value: Int) -> Int {
+        varintSize(UInt64(truncatingIfNeeded: value))
+    }
+
+    /// A length-delimited field's tag (fields below 16: one byte), length and content.
+    @inline(__always)
+    static func lengthDelimitedSize(_ field: Int, _ length: Int) -> Int {
+        varintSize(UInt64(truncatingIfNeeded: field) << 3) + varintSize(length) + length
     }
 
     // MARK: Fields
 
-    mutating func tag(_ field: Int, _ type: WireType) {
-        write(reserving: 10) { Self.put(tag: field, type, at: $0) }
-    }
-
-    mutating func varint(_ value: UInt64) {
-        write(reserving: 10) { Self.put(varint: value, at: $0) }
-    }
-
     mutating func varintField(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }  // proto3 default
-        write(reserving: 20) { pointer in
-            let tagLength = Self.put(tag: field, .varint, at: pointer)
-            return tagLength + Self.put(varint: value, at: pointer + tagLength)
+        write(reserving: 20) {
+            $0.tag(field, .varint)
+            $0.varint(value)
         }
     }
 
     mutating func int64Field(_ field: Int, _ value: Int64) {
-        write(reserving: 20) { pointer in
-            let tagLength = Self.put(tag: field, .varint, at: pointer)
-            return tagLength + Self.put(varint: UInt64(bitPattern: value), at: pointer + tagLength)
+        write(reserving: 20) {
+            $0.tag(field, .varint)
+            $0.varint(UInt64(bitPattern: value))
         }
     }
 
@@ -144,18 +152,16 @@ struct ProtobufWriter: Sendable {
     }
 
     mutating func fixed64Field(_ field: Int, _ value: UInt64) {
-        write(reserving: 18) { pointer in
-            let tagLength = Self.put(tag: field, .fixed64, at: pointer)
-            (pointer + tagLength).storeBytes(of: value.littleEndian, as: UInt64.self)
-            return tagLength + 8
+        write(reserving: 18) {
+            $0.tag(field, .fixed64)
+            $0.fixed64(value)
         }
     }
 
     mutating func fixed32Field(_ field: Int, _ value: UInt32) {
-        write(reserving: 14) { pointer in
-            let tagLength = Self.put(tag: field, .fixed32, at: pointer)
-            (pointer + tagLength).storeBytes(of: value.littleEndian, as: UInt32.self)
-            return tagLength + 4
+        write(reserving: 14) {
+            $0.tag(field, .fixed32)
+            $0.fixed32(value)
         }
     }
 
@@ -164,11 +170,10 @@ struct ProtobufWriter: Sendable {
     }
 
     mutating func bytesField(_ field: Int, _ value: UnsafeRawBufferPointer) {
-        write(reserving: value.count + 20) { pointer in
-            var length = Self.put(tag: field, .lengthDelimited, at: pointer)
-            length += Self.put(varint: UInt64(value.count), at: pointer + length)
-            if !value.isEmpty { (pointer + length).copyMemory(from: value.baseAddress!, byteCount: value.count) }
-            return length + value.count
+        write(reserving: value.count + 20) {
+            $0.tag(field, .lengthDelimited)
+            $0.varint(value.count)
+            $0.bytes(value)
         }
     }
 
@@ -191,57 +196,6 @@ struct ProtobufWriter: Sendable {
         bytesField(field, value)
     }
 
-    // MARK: Attributes
-
-    /// A `KeyValue` message field with a string value (`AnyValue.string_value`), its
-    /// lengths worked out first so that it is one write.
-    /// The string is `value` followed by `more`.
-    mutating func keyValueField(
-        _ field: Int, key: UnsafeRawBufferPointer, string value: UnsafeRawBufferPointer,
-        _ more: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
-    ) {
-        let valueLength = value.count + more.count
-        let anyLength = 1 + Self.varintSize(UInt64(valueLength)) + valueLength
-        keyValueField(field, key: key, anyLength: anyLength) { pointer in
-            pointer.storeBytes(of: 0x0A, as: UInt8.self)  // AnyValue.string_value = 1
-            let length = 1 + Self.put(varint: UInt64(valueLength), at: pointer + 1)
-            if !value.isEmpty { (pointer + length).copyMemory(from: value.baseAddress!, byteCount: value.count) }
-            if !more.isEmpty { (pointer + length + value.count).copyMemory(from: more.baseAddress!, byteCount: more.count) }
-        }
-    }
-
-    /// A `KeyValue` message field with an integer value (`AnyValue.int_value`).
-    mutating func keyValueField(_ field: Int, key: UnsafeRawBufferPointer, int value: Int64) {
-        let anyLength = 1 + Self.varintSize(UInt64(bitPattern: value))
-        keyValueField(field, key: key, anyLength: anyLength) { pointer in
-            pointer.storeBytes(of: 0x18, as: UInt8.self)  // AnyValue.int_value = 3
-            _ = Self.put(varint: UInt64(bitPattern: value), at: pointer + 1)
-        }
-    }
-
-    /// KeyValue { key = 1, value = 2 }, with `writeAnyValue` writing the `AnyValue`
-    /// content of `anyLength` bytes.
-    @inline(__always)
-    private mutating func keyValueField(
-        _ field: Int, key: UnsafeRawBufferPointer, anyLength: Int, _ writeAnyValue: (UnsafeMutableRawPointer) -> Void
-    ) {
-        let keyValueLength = 1 + Self.varintSize(UInt64(key.count)) + key.count + 1 + Self.varintSize(UInt64(anyLength)) + anyLength
-        write(reserving: keyValueLength + 12) { pointer in
-            var at = Self.put(tag: field, .lengthDelimited, at: pointer)
-            at += Self.put(varint: UInt64(keyValueLength), at: pointer + at)
-            (pointer + at).storeBytes(of: 0x0A, as: UInt8.self)  // KeyValue.key = 1
-            at += 1
-            at += Self.put(varint: UInt64(key.count), at: pointer + at)
-            if !key.isEmpty { (pointer + at).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-            at += key.count
-            (pointer + at).storeBytes(of: 0x12, as: UInt8.self)  // KeyValue.value = 2
-            at += 1
-            at += Self.put(varint: UInt64(anyLength), at: pointer + at)
-            writeAnyValue(pointer + at)
-            return at + anyLength
-        }
-    }
-
     // MARK: Nested messages
 
     /// Writes a nested message, always (an empty message still marks presence).
@@ -255,10 +209,11 @@ struct ProtobufWriter: Sendable {
 
     /// Opens a nested message whose content follows; returns where its length goes.
     mutating func beginMessage(_ field: Int, lengthBytes: Int) -> Int {
-        tag(field, .lengthDelimited)
-        let lengthAt = count
-        write(reserving: lengthBytes) { _ in lengthBytes }
-        return lengthAt
+        write(reserving: 10 + lengthBytes) { cursor in
+            cursor.tag(field, .lengthDelimited)
+            cursor.skip(lengthBytes)
+        }
+        return count - lengthBytes
     }
 
     /// Closes the message opened at `lengthAt`: writes its length, moving the content
@@ -267,14 +222,13 @@ struct ProtobufWriter: Sendable {
         let contentStart = lengthAt + lengthBytes
         let length = count - contentStart
         let needed = Self.varintSize(UInt64(length))
-        if needed > lengthBytes, count + needed - lengthBytes > storage.count { grow(to: count + needed - lengthBytes) }
-        storage.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            if needed != lengthBytes {
-                (base + lengthAt + needed).copyMemory(from: base + contentStart, byteCount: length)
-            }
-            _ = Self.put(varint: UInt64(length), at: base + lengthAt)
+        // Room for a wider length (and storage of its own) before anything moves.
+        write(reserving: max(0, needed - lengthBytes)) { _ in }
+        let base = storage.bytes
+        if needed != lengthBytes {
+            (base + lengthAt + needed).copyMemory(from: base + contentStart, byteCount: length)
         }
+        _ = Self.put(varint: UInt64(length), at: base + lengthAt)
         count += needed - lengthBytes
     }
 }

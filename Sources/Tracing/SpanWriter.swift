@@ -1,30 +1,56 @@
 import W3CTraceContext
 
-/// What a span is besides its attributes, events and status.
+/// What a span is besides its name, trace state, attributes, events and status: plain
+/// values, copied for nothing. The name and the trace state hold references and are
+/// given to `SpanWriter.begin` beside it: a struct holding them too was copied through
+/// its value witnesses, retains and all, on the way to the writer.
 public struct SpanIdentity: Sendable, Equatable {
     public var traceID: TraceID
     public var spanID: SpanID
     public var parentSpanID: SpanID?
-    public var traceState: String?
     public var flags: TraceFlags
     public var kind: SpanRecord.Kind
-    public var name: String
     public var startNanoseconds: UInt64
     public var endNanoseconds: UInt64
 
     public init(
-        traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, traceState: String?, flags: TraceFlags,
-        kind: SpanRecord.Kind, name: String, startNanoseconds: UInt64, endNanoseconds: UInt64
+        traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, flags: TraceFlags, kind: SpanRecord.Kind,
+        startNanoseconds: UInt64, endNanoseconds: UInt64
     ) {
         self.traceID = traceID
         self.spanID = spanID
         self.parentSpanID = parentSpanID
-        self.traceState = traceState
         self.flags = flags
         self.kind = kind
-        self.name = name
         self.startNanoseconds = startNanoseconds
         self.endNanoseconds = endNanoseconds
+    }
+}
+
+/// A span's name as a writer receives it. The proxy names its spans `{method} {route}`
+/// and passes the method as the request head's bytes beside the route, so that the OTLP
+/// writer copies both straight into the span and no `String` is made per span; `string`
+/// joins them, for a record.
+public enum SpanName: Sendable, Equatable, ExpressibleByStringLiteral {
+    case text(String)
+    /// The method's bytes as received, then a space and the route when there is one.
+    case method(ArraySlice<UInt8>, route: String?)
+
+    public init(stringLiteral value: String) {
+        self = .text(value)
+    }
+
+    public var string: String {
+        switch self {
+        case .text(let text): text
+        case .method(let method, let route?): String(decoding: method, as: UTF8.self) + " " + route
+        case .method(let method, nil): String(decoding: method, as: UTF8.self)
+        }
+    }
+
+    /// Names are equal when their text is.
+    public static func == (left: SpanName, right: SpanName) -> Bool {
+        left.string == right.string
     }
 }
 
@@ -32,36 +58,61 @@ public struct SpanIdentity: Sendable, Equatable {
 ///
 /// A span describes itself once, to any writer: `OTLPSpanWriter` encodes it straight
 /// into an OTLP protobuf export body (no record, no `String` per attribute);
-/// `SpanRecordWriter` builds a `SpanRecord` (for the in-memory store, the console and
-/// OTLP/JSON). String values longer than `SpanAttribute.maxStringLength` bytes are cut
-/// at a character boundary by every writer.
+/// `SpanRecordWriter` builds a `SpanRecord` (for the console and OTLP/JSON). String
+/// values longer than `SpanAttribute.maxStringLength` bytes are cut at a character
+/// boundary by every writer.
+///
+/// The proxy's own attributes are named by literals (`StaticString`), whose UTF-8 bytes
+/// are static, and strings and integers have requirements of their own: the OTLP writer
+/// copies name and value as they are, with nothing made or wrapped per attribute. By
+/// default they become the general `attribute(_:_:)`, for names made at run time.
 public protocol SpanWriter {
-    mutating func begin(_ identity: SpanIdentity)
+    mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?)
+    /// Any attribute, named at run time (a record's, a captured header's).
     mutating func attribute(_ key: String, _ value: SpanAttribute.Value)
+    mutating func attribute(_ key: StaticString, _ value: String)
+    mutating func attribute(_ key: StaticString, _ value: Int)
     /// A string attribute from UTF-8 bytes the caller already holds (a request head).
-    mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>)
+    mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
-    mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>)
+    mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
     mutating func event(_ event: SpanEvent)
+    /// An event named by a literal (the proxy's events; most have no attributes).
+    mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute])
     mutating func end(status: SpanRecord.Status)
 }
 
 extension SpanWriter {
-    /// The parts joined into one string (what `SpanRecordWriter` keeps).
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
-        attribute(key, .string(first + String(decoding: second, as: UTF8.self)))
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        attribute(key.description, .string(value))
     }
 
-    public mutating func attribute(_ key: String, _ value: String) { attribute(key, .string(value)) }
-    public mutating func attribute(_ key: String, _ value: Int) { attribute(key, .int(Int64(value))) }
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        attribute(key.description, .int(Int64(value)))
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
+        attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
+    }
+
+    /// The parts joined into one string (what `SpanRecordWriter` keeps).
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        attribute(key.description, .string(first + String(decoding: second, as: UTF8.self)))
+    }
 }
 
 extension SpanRecord {
     /// The record described to a writer (how records are encoded).
     public func write<Writer: SpanWriter>(to writer: inout Writer) {
-        writer.begin(SpanIdentity(
-            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, traceState: traceState, flags: flags,
-            kind: kind, name: name, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds))
+        writer.begin(
+            SpanIdentity(
+                traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, flags: flags, kind: kind,
+                startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds),
+            name: .text(name), traceState: traceState)
         for attribute in attributes { writer.attribute(attribute.key, attribute.value) }
         for event in events { writer.event(event) }
         writer.end(status: status)
@@ -72,13 +123,17 @@ extension SpanRecord {
 public struct SpanRecordWriter: SpanWriter {
     public private(set) var records: [SpanRecord] = []
     private var identity: SpanIdentity?
+    private var name = ""
+    private var traceState: String?
     private var attributes: [SpanAttribute] = []
     private var events: [SpanEvent] = []
 
     public init() {}
 
-    public mutating func begin(_ identity: SpanIdentity) {
+    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
         self.identity = identity
+        self.name = name.string
+        self.traceState = traceState
         attributes = []
         attributes.reserveCapacity(16)
         events = []
@@ -86,10 +141,6 @@ public struct SpanRecordWriter: SpanWriter {
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
         attributes.append(SpanAttribute(key, value))
-    }
-
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
-        attributes.append(SpanAttribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self))))
     }
 
     public mutating func event(_ event: SpanEvent) {
@@ -100,7 +151,7 @@ public struct SpanRecordWriter: SpanWriter {
         guard let identity else { return }
         records.append(SpanRecord(
             traceID: identity.traceID, spanID: identity.spanID, parentSpanID: identity.parentSpanID,
-            traceState: identity.traceState, flags: identity.flags, kind: identity.kind, name: identity.name,
+            traceState: traceState, flags: identity.flags, kind: identity.kind, name: name,
             startNanoseconds: identity.startNanoseconds, endNanoseconds: identity.endNanoseconds, status: status,
             attributes: attributes, events: events))
         self.identity = nil
@@ -115,9 +166,11 @@ public enum AttributeLimit {
         capped(value, limit: SpanAttribute.maxStringLength)
     }
 
-    /// How many of `value`'s bytes `capped` keeps.
-    static func cappedCount(_ value: UnsafeRawBufferPointer) -> Int {
-        capped(value, limit: SpanAttribute.maxStringLength).count
+    /// `capped` for bytes in memory; the usual short value goes through untouched.
+    @inline(__always)
+    static func capped(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard value.count > SpanAttribute.maxStringLength else { return value }
+        return UnsafeRawBufferPointer(rebasing: capped(value, limit: SpanAttribute.maxStringLength))
     }
 
     static func capped<Bytes: Collection<UInt8>>(_ value: Bytes, limit: Int) -> Bytes.SubSequence where Bytes.Index == Int {

@@ -1,5 +1,5 @@
 import Testing
-import Tracing
+@testable import Tracing
 import W3CTraceContext
 
 /// The OTLP span writer at the edges: long values, long spans, cutting a run of encoded
@@ -42,9 +42,11 @@ import W3CTraceContext
         #expect(recorded == expected)
 
         var writer = OTLPSpanWriter()
-        writer.begin(SpanIdentity(
-            traceID: Self.span(1).traceID, spanID: Self.span(1).spanID, parentSpanID: nil, traceState: nil,
-            flags: .sampled, kind: .server, name: "cut", startNanoseconds: 1, endNanoseconds: 2))
+        writer.begin(
+            SpanIdentity(
+                traceID: Self.span(1).traceID, spanID: Self.span(1).spanID, parentSpanID: nil, flags: .sampled,
+                kind: .server, startNanoseconds: 1, endNanoseconds: 2),
+            name: "cut", traceState: nil)
         writer.attribute("bytes", utf8: Array(euros.utf8)[...])
         writer.attribute("string", .string(euros))
         writer.attribute("parts", "http://upstream", utf8: Array(euros.utf8)[...])
@@ -83,10 +85,61 @@ import W3CTraceContext
         #expect(Self.decodedSpans(request).map { $0.string(5) } == ["span 4", "span 5", "span 6"])
     }
 
+    /// A request taken in place (room kept ahead of the spans, their storage handed over)
+    /// is byte for byte the request built by copying them, and what stays goes on.
+    @Test(arguments: [(4, 4), (5, 3), (5, 1)])
+    func requestsTakenInPlaceAreTheRequestsBuiltByCopying(total: Int, first: Int) {
+        let preamble = OTLPEncoder.Preamble(Self.resource)
+        var inPlace = OTLPSpanWriter(headroom: preamble.maximumHeaderLength)
+        var copied = OTLPSpanWriter()
+        for number in 1...UInt8(total) {
+            Self.span(number).write(to: &inPlace)
+            Self.span(number).write(to: &copied)
+        }
+        // All, more going than staying (handed over), more staying than going (copied).
+        let taken = inPlace.spans.takeRequest(first, preamble: preamble)
+        #expect(taken.array == OTLPEncoder.request(copied.spans.prefix(first), preamble: preamble))
+        copied.spans.removeFirst(first)
+        #expect(inPlace.spans.count == copied.spans.count)
+        Self.span(9).write(to: &inPlace)
+        Self.span(9).write(to: &copied)
+        let next = inPlace.spans.takeRequest(inPlace.spans.count, preamble: preamble)
+        #expect(next.array == OTLPEncoder.request(copied.spans.prefix(copied.spans.count), preamble: preamble))
+        #expect(Self.decodedSpans(next.array).count == total - first + 1)
+        #expect(inPlace.spans.isEmpty)
+    }
+
     @Test func theRecordWriterRebuildsTheRecord() {
         let original = Self.span(7, attributes: [.string("a", "b"), .int("n", 3), .bool("f", false)])
         var writer = SpanRecordWriter()
         original.write(to: &writer)
         #expect(writer.records == [original])
+    }
+
+    /// Records with every value type, events with and without attributes, each status and
+    /// a span under 128 bytes (a one-byte length), encoded to the bytes pinned before the
+    /// encoder was rewritten for speed.
+    @Test func recordsEncodeToThePinnedBytes() {
+        var tiny = Self.span(1)
+        tiny.name = ""
+        var full = Self.span(2, attributes: [
+            .string("s", "text"), .int("n", -7), .int("big", 1 << 40), .bool("yes", true), .bool("no", false),
+            SpanAttribute("d", .double(-2.5)), .string("empty", ""),
+        ])
+        full.parentSpanID = SpanID(bytes: (9, 9, 9, 9, 9, 9, 9, 9))
+        full.traceState = "a=1,b=2"
+        full.status = .error("boom")
+        full.events = [
+            SpanEvent(name: "plain", timeNanoseconds: 5),
+            SpanEvent(name: "with attributes", timeNanoseconds: 6, attributes: [.bool("reused", true), .int("n", 300)]),
+            SpanEvent(name: String(repeating: "e", count: 200), timeNanoseconds: 7),
+        ]
+        var ok = Self.span(3)
+        ok.status = .ok
+        ok.kind = .internal
+        let request = OTLPEncoder.protobuf([tiny, full, ok], resource: Self.resource)
+        let digest = request.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+        #expect(request.count == 657)
+        #expect(digest == 0x5a57_4c13_1315_29d7, "0x\(String(digest, radix: 16))")
     }
 }

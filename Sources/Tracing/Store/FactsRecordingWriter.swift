@@ -1,27 +1,31 @@
 import W3CTraceContext
 
-/// Passes a span on to another writer and notes its facts on the way, so that the
+/// Passes a span on to the OTLP writer and notes its facts on the way, so that the
 /// proxy's spans are described once and both encoded and indexed.
-public struct FactsRecordingWriter<Inner: SpanWriter>: SpanWriter {
-    public var inner: Inner
+///
+/// Not generic over the writer it wraps: a generic struct of this module is not
+/// specialized where the pipeline uses it (another module), and every attribute would go
+/// through witness tables.
+public struct FactsRecordingWriter: SpanWriter {
+    public var inner: OTLPSpanWriter
     public private(set) var facts: [SpanFacts] = []
     private var current: SpanFacts?
 
-    public init(_ inner: Inner) {
+    public init(_ inner: OTLPSpanWriter) {
         self.inner = inner
     }
 
-    public mutating func begin(_ identity: SpanIdentity) {
+    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
         current = SpanFacts(
             traceID: TraceKey(identity.traceID), spanID: Self.integer(identity.spanID),
             parentSpanID: identity.parentSpanID.map(Self.integer) ?? 0, startNanoseconds: identity.startNanoseconds,
             endNanoseconds: max(identity.endNanoseconds, identity.startNanoseconds), kind: UInt8(identity.kind.rawValue))
-        inner.begin(identity)
+        inner.begin(identity, name: name, traceState: traceState)
     }
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
-        // Both names are 25 bytes long: most keys are told apart by their length alone.
         if case .int(let number) = value, key.utf8.count == 25 {
+            // Both names are 25 bytes long: most keys are told apart by their length alone.
             if key == "http.response.status_code" {
                 current?.httpStatus = UInt16(clamping: max(0, number))
             } else if key == "http.request.resend_count" {
@@ -31,17 +35,43 @@ public struct FactsRecordingWriter<Inner: SpanWriter>: SpanWriter {
         inner.attribute(key, value)
     }
 
-    public mutating func attribute(_ key: String, utf8 value: ArraySlice<UInt8>) {
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        if key.utf8CodeUnitCount == 25 {
+            if Self.same(key, "http.response.status_code") {
+                current?.httpStatus = UInt16(clamping: max(0, value))
+            } else if Self.same(key, "http.request.resend_count") {
+                current?.resendCount = UInt8(clamping: max(0, value))
+            }
+        }
+        inner.attribute(key, value)
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
         inner.attribute(key, utf8: value)
     }
 
-    public mutating func attribute(_ key: String, _ first: String, utf8 second: ArraySlice<UInt8>) {
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
         inner.attribute(key, first, utf8: second)
+    }
+
+    /// True when two literals spell the same name.
+    private static func same(_ key: StaticString, _ name: StaticString) -> Bool {
+        key.utf8CodeUnitCount == name.utf8CodeUnitCount
+            && key.withUTF8Buffer { key in name.withUTF8Buffer { key.elementsEqual($0) } }
     }
 
     public mutating func event(_ event: SpanEvent) {
         if event.name == "exception" { current?.hasException = true }
         inner.event(event)
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        if Self.same(name, "exception") { current?.hasException = true }
+        inner.event(name, timeNanoseconds: timeNanoseconds, attributes: attributes)
     }
 
     public mutating func end(status: SpanRecord.Status) {

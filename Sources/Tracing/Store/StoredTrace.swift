@@ -41,7 +41,7 @@ final class StoredTrace {
 
     /// Adds a span unless one with its id is already kept (an exporter that retried a
     /// request it had in fact delivered). Returns the bytes it costs.
-    func add(_ facts: SpanFacts, bytes source: ArraySlice<UInt8>, from sender: SpanSource) -> Int {
+    func add(_ facts: SpanFacts, bytes source: some Collection<UInt8>, from sender: SpanSource) -> Int {
         if spans.contains(where: { $0.facts.spanID == facts.spanID }) { return 0 }
         var cost = source.count + StoredSpan.overhead
         let sourceIndex: Int

@@ -182,7 +182,9 @@ public final class TraceStore: Sendable {
     }
 
     /// Adds one span; false when its trace is full.
-    private static func add(_ facts: SpanFacts, _ bytes: ArraySlice<UInt8>, _ source: SpanSource, _ now: UInt64, _ state: inout State) -> Bool {
+    private static func add(
+        _ facts: SpanFacts, _ bytes: some Collection<UInt8>, _ source: SpanSource, _ now: UInt64, _ state: inout State
+    ) -> Bool {
         let trace: StoredTrace
         if let existing = state.traces[facts.traceID] {
             trace = existing

@@ -1,0 +1,200 @@
+/// Encodes spans straight into OTLP protobuf (`EncodedSpans`), field by field as the
+/// span describes itself: no record, no `String` per attribute or name.
+///
+/// This runs on the span pipeline's thread for every span, so each call writes its
+/// fields in one go (`ProtobufWriter.write(reserving:_:)`), lengths worked out first;
+/// only the span and its events are nested messages whose length is filled in at the
+/// end. The bytes are the minimal encoding, the same whichever way a span is described
+/// (`SpanEncodingTests` pins them).
+public struct OTLPSpanWriter: SpanWriter {
+    public internal(set) var spans: EncodedSpans
+    /// Where the open span's length goes.
+    private var spanStart = 0
+    private var flags: UInt32 = 0
+    /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
+    private static let spanLengthBytes = 2
+
+    /// `headroom`: room kept ahead of the spans for an export request's resource and
+    /// scope (`EncodedSpans.takeRequest`).
+    public init(headroom: Int = 0) {
+        spans = EncodedSpans(headroom: headroom)
+    }
+
+    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
+        flags = UInt32(identity.flags.rawValue)
+        // ScopeSpans.spans = 2 (a one-byte tag, then the length, filled in by `end`);
+        // Span.trace_id = 1, span_id = 2.
+        spanStart = spans.writer.count + 1
+        spans.writer.write(reserving: 1 + Self.spanLengthBytes + 2 + 16 + 2 + 8) { cursor in
+            cursor.tag(2, .lengthDelimited)
+            cursor.skip(Self.spanLengthBytes)
+            cursor.tag(1, .lengthDelimited)
+            cursor.byte(16)
+            cursor.raw(identity.traceID.bytes)
+            cursor.tag(2, .lengthDelimited)
+            cursor.byte(8)
+            cursor.raw(identity.spanID.bytes)
+        }
+        if let traceState { spans.writer.stringField(3, traceState) }
+        switch name {
+        case .text(let text):
+            ProtobufWriter.withUTF8(text) { writeDescription(identity, name: $0, route: nil) }
+        case .method(let method, let route):
+            method.withUnsafeBytes { method in
+                guard let route else { return writeDescription(identity, name: method, route: nil) }
+                ProtobufWriter.withUTF8(route) { writeDescription(identity, name: method, route: $0) }
+            }
+        }
+    }
+
+    /// Span.parent_span_id = 4, name = 5 (`name`, then a space and `route` when given),
+    /// kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8.
+    private mutating func writeDescription(_ identity: SpanIdentity, name: UnsafeRawBufferPointer, route: UnsafeRawBufferPointer?) {
+        let nameLength = name.count + (route.map { 1 + $0.count } ?? 0)
+        let kind = UInt64(identity.kind.rawValue)
+        spans.writer.write(reserving: 10 + ProtobufWriter.lengthDelimitedSize(5, nameLength) + 2 + 18) { cursor in
+            if let parent = identity.parentSpanID {
+                cursor.tag(4, .lengthDelimited)
+                cursor.byte(8)
+                cursor.raw(parent.bytes)
+            }
+            if nameLength > 0 {  // proto3: an empty string is not written
+                cursor.tag(5, .lengthDelimited)
+                cursor.varint(nameLength)
+                cursor.bytes(name)
+                if let route {
+                    cursor.byte(UInt8(ascii: " "))
+                    cursor.bytes(route)
+                }
+            }
+            if kind != 0 {
+                cursor.tag(6, .varint)
+                cursor.varint(kind)
+            }
+            cursor.tag(7, .fixed64)
+            cursor.fixed64(identity.startNanoseconds)
+            cursor.tag(8, .fixed64)
+            cursor.fixed64(identity.endNanoseconds)
+        }
+    }
+
+    // MARK: Attributes (Span.attributes = 9)
+
+    public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
+        Self.writeKeyValue(&spans.writer, 9, key, value)
+    }
+
+    public mutating func attribute(_ key: StaticString, _ value: String) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .string(value)) }
+        ProtobufWriter.withUTF8(value) { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
+    }
+
+    public mutating func attribute(_ key: StaticString, _ value: Int) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .int(Int64(value))) }
+        spans.writer.keyValueField(9, key: name, int: Int64(value))
+    }
+
+    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .string(String(decoding: value, as: UTF8.self))) }
+        value.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
+    }
+
+    public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
+        guard let name = Self.utf8(key), first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
+            // Too long: cut as one (rare).
+            return attribute(key.description, .string(first + String(decoding: second, as: UTF8.self)))
+        }
+        ProtobufWriter.withUTF8(first) { first in
+            second.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: first, $0) }
+        }
+    }
+
+    /// A literal's UTF-8 bytes, which are static; nil for a one-character literal, which
+    /// Swift keeps as a scalar rather than bytes.
+    @inline(__always)
+    private static func utf8(_ literal: StaticString) -> UnsafeRawBufferPointer? {
+        guard literal.hasPointerRepresentation else { return nil }
+        return UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+    }
+
+    /// A `KeyValue` as field `field` of the message being written, in one write whatever
+    /// the value's type.
+    static func writeKeyValue(_ message: inout ProtobufWriter, _ field: Int, _ key: String, _ value: SpanAttribute.Value) {
+        ProtobufWriter.withUTF8(key) { key in
+            switch value {
+            case .string(let text):
+                ProtobufWriter.withUTF8(text) { message.keyValueField(field, key: key, string: AttributeLimit.capped($0)) }
+            case .int(let number): message.keyValueField(field, key: key, int: number)
+            case .bool(let flag): message.keyValueField(field, key: key, bool: flag)
+            case .double(let number): message.keyValueField(field, key: key, double: number)
+            }
+        }
+    }
+
+    // MARK: Events and the end
+
+    public mutating func event(_ event: SpanEvent) {
+        ProtobufWriter.withUTF8(event.name) {
+            writeEvent(name: $0, timeNanoseconds: event.timeNanoseconds, attributes: event.attributes)
+        }
+    }
+
+    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        guard let bytes = Self.utf8(name) else {
+            return event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
+        }
+        writeEvent(name: bytes, timeNanoseconds: timeNanoseconds, attributes: attributes)
+    }
+
+    /// Span.events = 11 { time_unix_nano = 1, name = 2, attributes = 3 }. Without
+    /// attributes its length is known and it is one write; attributes follow behind a
+    /// one-byte length, widened at the end if need be.
+    private mutating func writeEvent(name: UnsafeRawBufferPointer, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
+        let known = 9 + (name.isEmpty ? 0 : ProtobufWriter.lengthDelimitedSize(2, name.count))
+        let lengthAt = spans.writer.count + 1  // after the one-byte tag
+        spans.writer.write(reserving: 1 + 10 + known) { cursor in
+            cursor.tag(11, .lengthDelimited)
+            if attributes.isEmpty { cursor.varint(known) } else { cursor.skip(1) }
+            cursor.tag(1, .fixed64)
+            cursor.fixed64(timeNanoseconds)
+            if !name.isEmpty {
+                cursor.tag(2, .lengthDelimited)
+                cursor.varint(name.count)
+                cursor.bytes(name)
+            }
+        }
+        guard !attributes.isEmpty else { return }
+        for attribute in attributes {
+            Self.writeKeyValue(&spans.writer, 3, attribute.key, attribute.value)
+        }
+        spans.writer.endMessage(lengthAt, lengthBytes: 1)
+    }
+
+    public mutating func end(status: SpanRecord.Status) {
+        // Span.status = 15 { message = 2, code = 3 }: not written when unset (the default).
+        switch status {
+        case .unset: break
+        case .ok: writeStatus(code: 1, message: UnsafeRawBufferPointer(start: nil, count: 0))
+        case .error(let text): ProtobufWriter.withUTF8(text) { writeStatus(code: 2, message: $0) }
+        }
+        // Span.flags = 16: the W3C trace flags in the low byte.
+        spans.writer.fixed32Field(16, flags)
+        spans.writer.endMessage(spanStart, lengthBytes: Self.spanLengthBytes)
+        spans.markEnd()
+    }
+
+    private mutating func writeStatus(code: UInt8, message: UnsafeRawBufferPointer) {
+        let messageLength = message.isEmpty ? 0 : ProtobufWriter.lengthDelimitedSize(2, message.count)
+        spans.writer.write(reserving: ProtobufWriter.lengthDelimitedSize(15, messageLength + 2)) { cursor in
+            cursor.tag(15, .lengthDelimited)
+            cursor.varint(messageLength + 2)
+            if !message.isEmpty {
+                cursor.tag(2, .lengthDelimited)
+                cursor.varint(message.count)
+                cursor.bytes(message)
+            }
+            cursor.tag(3, .varint)
+            cursor.byte(code)
+        }
+    }
+}
