@@ -7,6 +7,7 @@ import Testing
         listen: "127.0.0.1:\(port)"
         workers: \(workers)
         admin: null
+        receiver: null
         access_log: off
         \(extra)
         routes:

@@ -113,7 +113,11 @@ import W3CTraceContext
         let counters = exporter.currentCounters
         #expect(counters.failedExports == 1, "the export had not given up when forceFlush's 9 s deadline passed")
         #expect(counters.droppedSpans == 1)
-        #expect(counters.retries == stamps.count - 1)
+        // Each retry is one more request at the collector, except perhaps the last: the
+        // export timeout may cut it before it gets there (a loaded machine).
+        #expect(
+            counters.retries == stamps.count - 1 || counters.retries == stamps.count,
+            "\(counters.retries) retries, \(stamps.count) requests at the collector")
     }
 
     @Test func badRequestIsNotRetried() throws {

@@ -18,6 +18,9 @@ import Testing
         let body = Self.pattern(Self.size)
         let connection = proxy.connect()
         defer { connection.close() }
+        // The answer waits for the stub to checksum 24 MiB (a debug build, maybe a loaded
+        // machine): the deadline on each read and send, there against a hang, is 30 s.
+        TestSocket.setTimeout(connection.fd, seconds: 30)
         connection.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.count)\r\n\r\n")
         connection.send(body)
         #expect(connection.reader.read()?.text == "\(body.count) \(body.checksum)")

@@ -143,9 +143,12 @@ import Glibc
         defer { let fd = accepted.load(ordering: .relaxed); if fd >= 0 { close(fd) } }
         let (tracing, store) = ProxyTracingTests.setup()
         let proxy = try ProxyHarness(upstreamPort: port, extra: "timeouts: { idle: 400ms }", tracing: tracing)
+        // The body is made before connecting: making 32 MiB takes a debug build many
+        // seconds on a loaded machine, and a connection silent that long meets the
+        // proxy's request_header deadline (30 s) before its request is sent.
+        let body = StreamingTests.pattern(32 * 1024 * 1024)
         let connection = proxy.connect()
         defer { connection.close() }
-        let body = StreamingTests.pattern(32 * 1024 * 1024)
         let fd = connection.fd
         Thread.detachNewThread {
             TestSocket.send(fd, Array("POST /x HTTP/1.1\r\nHost: t\r\ntraceparent: \(ProxyTracingTests.incoming)\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
