@@ -75,12 +75,9 @@ import Testing
 
     @Test func aTooManyRequestsAnswerPausesEverySender() throws {
         let times = OTLPExporterTests.Times()
-        let throttled = DispatchSemaphore(value: 0)
         let collector = StubUpstream { _, client in
-            times.add()
-            if times.all.count == 1 {
+            if times.add() == 1 {
                 client.respond(status: 429, headers: ["Retry-After: 1"])
-                throttled.signal()
             } else {
                 client.respond(body: "")
             }
@@ -88,17 +85,20 @@ import Testing
         }
         let exporter = try Self.exporter(port: collector.port, concurrency: 4)
         exporter.export([OTLPExporterTests.span])
-        #expect(throttled.wait(timeout: .now() + 5) == .success)
-        let answered = Date()
-        // Once the sender has read the 429, every sender is paused.
-        while exporter.pausedUntil.load(ordering: .relaxed) == 0, Date().timeIntervalSince(answered) < 0.5 { usleep(1_000) }
+        // Once the sender has read the 429, every sender is paused. (An atomic inside the
+        // exporter: polled, with a deadline.)
+        #expect(waitUntil { exporter.pausedUntil.load(ordering: .relaxed) != 0 }, "no pause within 5 s of the 429")
+        let pausedUntil = exporter.pausedUntil.load(ordering: .relaxed)
         // Free senders exist, but the collector asked everyone to wait a second.
         exporter.export([OTLPExporterTests.span])
         exporter.export([OTLPExporterTests.span])
         exporter.forceFlush()
-        let later = times.all.dropFirst()
-        #expect(later.count == 3)
-        for time in later { #expect(time.timeIntervalSince(answered) >= 0.9) }
+        let stamps = times.all
+        #expect(stamps.count == 4)
+        // The pause lasts the Retry-After (1 s) from after the 429, and no sender, busy or
+        // free, started a request before it ended.
+        if let throttled = stamps.first { #expect(pausedUntil >= throttled + 1_000_000_000) }
+        for time in stamps.dropFirst() { #expect(time >= pausedUntil) }
         #expect(exporter.currentCounters.exportedSpans == 3)
     }
 
@@ -107,10 +107,14 @@ import Testing
         let exporter = try Self.exporter(port: collector.stub.port, concurrency: 4)
         for _ in 0..<4 { exporter.export([OTLPExporterTests.span]) }
         #expect(exporter.currentCounters.maxInFlight == 4)
-        let started = Date()
-        exporter.interrupt()
-        exporter.shutdown()
-        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000)
+        // Exports still in flight at the shutdown deadline would be cut and dropped: all
+        // four delivered is all four finishing within it. The wait's own deadline only
+        // guards against a shutdown that hangs.
+        let waitSeconds = Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2
+        #expect(finishes(within: waitSeconds) {
+            exporter.interrupt()
+            exporter.shutdown()
+        }, "shutdown did not return within \(waitSeconds) s")
         #expect(exporter.currentCounters.exportedSpans == 4)
         #expect(exporter.currentCounters.droppedSpans == 0)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Libevent
 import Logging
 import Synchronization
 import Testing
@@ -20,11 +21,20 @@ import W3CTraceContext
         return OTLPHTTPExporter(settings: settings, resource: resource, logger: Logger(label: "test"))
     }
 
+    /// When each request reached the fake collector, on the exporter's own monotonic
+    /// clock (the one its pauses are set on), to order requests against a pause.
     final class Times: @unchecked Sendable {
         let lock = NSLock()
-        var values: [Date] = []
-        func add() { lock.lock(); values.append(Date()); lock.unlock() }
-        var all: [Date] { lock.lock(); defer { lock.unlock() }; return values }
+        var values: [UInt64] = []
+        /// Notes a request; returns how many there were, this one included.
+        @discardableResult
+        func add() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            values.append(ExportConnection.monotonicNanoseconds())
+            return values.count
+        }
+        var all: [UInt64] { lock.lock(); defer { lock.unlock() }; return values }
     }
 
     @Test func postsProtobufWithTheConfiguredHeaders() throws {
@@ -63,8 +73,7 @@ import W3CTraceContext
     @Test func tooManyRequestsIsRetriedAfterRetryAfter() throws {
         let times = Times()
         let collector = StubUpstream { _, client in
-            times.add()
-            if times.all.count == 1 {
+            if times.add() == 1 {
                 client.respond(status: 429, headers: ["Retry-After: 1"])
             } else {
                 client.respond(body: "")
@@ -76,7 +85,13 @@ import W3CTraceContext
         exporter.forceFlush()
         let stamps = times.all
         #expect(stamps.count == 2)
-        if stamps.count == 2 { #expect(stamps[1].timeIntervalSince(stamps[0]) >= 0.95) }
+        // The 429 paused sending for its Retry-After (1 s), counted from after the 429,
+        // and the retry came only once that pause was over.
+        let pausedUntil = exporter.pausedUntil.load(ordering: .relaxed)
+        if stamps.count == 2 {
+            #expect(pausedUntil >= stamps[0] + 1_000_000_000)
+            #expect(stamps[1] >= pausedUntil)
+        }
         #expect(exporter.currentCounters.retries == 1)
         #expect(exporter.currentCounters.exportedSpans == 1)
     }
@@ -89,16 +104,20 @@ import W3CTraceContext
             return .close
         }
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "4500"])
-        let started = Date()
         exporter.export([Self.span])
-        exporter.forceFlush()
+        // The deadline on this wait: twice the export timeout. An export that kept
+        // retrying past its own timeout would still be in flight, and counted nowhere.
+        exporter.forceFlush(timeoutMilliseconds: 9_000)
         let stamps = times.all
         #expect(stamps.count >= 2)
-        #expect(Date().timeIntervalSince(started) < 6)
         let counters = exporter.currentCounters
-        #expect(counters.failedExports == 1)
+        #expect(counters.failedExports == 1, "the export had not given up when forceFlush's 9 s deadline passed")
         #expect(counters.droppedSpans == 1)
-        #expect(counters.retries == stamps.count - 1)
+        // Each retry is one more request at the collector, except perhaps the last: the
+        // export timeout may cut it before it gets there (a loaded machine).
+        #expect(
+            counters.retries == stamps.count - 1 || counters.retries == stamps.count,
+            "\(counters.retries) retries, \(stamps.count) requests at the collector")
     }
 
     @Test func badRequestIsNotRetried() throws {
@@ -115,19 +134,19 @@ import W3CTraceContext
     }
 
     @Test func collectorThatNeverAnswersTimesOut() throws {
-        // The collector reads the request and stays silent until the test is over.
+        // The collector reads the request and stays silent until the test is over (30 s
+        // at most): an export that ends before then was cut by its own 800 ms timeout.
         let testOver = DispatchSemaphore(value: 0)
         defer { testOver.signal() }
         let collector = StubUpstream { _, _ in
-            _ = testOver.wait(timeout: .now() + 10)
+            _ = testOver.wait(timeout: .now() + 30)
             return .close
         }
         let exporter = try Self.exporter(port: collector.port, ["OTEL_EXPORTER_OTLP_TIMEOUT": "800"])
-        let started = Date()
         exporter.export([Self.span])
-        exporter.forceFlush()
-        #expect(Date().timeIntervalSince(started) < 2)
-        #expect(exporter.currentCounters.failedExports == 1)
+        exporter.forceFlush(timeoutMilliseconds: 5_000)
+        #expect(exporter.currentCounters.failedExports == 1, "the export was still waiting when forceFlush's 5 s deadline passed")
+        #expect(collector.requests.count == 1)
     }
 
     @Test func anExportInFlightGetsTheShutdownDeadlineThenIsCut() throws {
@@ -147,12 +166,13 @@ import W3CTraceContext
             finished.signal()
         }
         // Interrupt once the request is at the collector, as a shutdown would: the export
-        // may still finish within the shutdown deadline, not the 10 s export timeout.
+        // may still finish within the shutdown deadline (3 s), not the 10 s export timeout,
+        // and the collector holds it 20 s. Ending within this wait's deadline (shutdown
+        // deadline + 2 s, well short of 10 s) is the shutdown deadline cutting it.
         #expect(arrived.wait(timeout: .now() + 5) == .success)
-        let started = Date()
         exporter.interrupt()
-        #expect(finished.wait(timeout: .now() + Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2) == .success)
-        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 1)
+        let waitSeconds = Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2
+        #expect(finished.wait(timeout: .now() + waitSeconds) == .success, "the export was not cut within \(waitSeconds) s of the interrupt")
         #expect(exporter.currentCounters.failedExports == 1)
     }
 
@@ -171,24 +191,25 @@ import W3CTraceContext
             finished.signal()
         }
         #expect(answered.wait(timeout: .now() + 5) == .success)
-        let started = Date()
         exporter.interrupt()
-        #expect(finished.wait(timeout: .now() + 2) == .success)
-        #expect(Date().timeIntervalSince(started) < 1)
+        // Left alone, the export would go on backing off and retrying for 30 s: ending
+        // within this wait's 5 s is the interrupt cutting the backoff.
+        #expect(finished.wait(timeout: .now() + 5) == .success, "the export still backed off 5 s after the interrupt")
         #expect(exporter.currentCounters.failedExports == 1)
         // Spans that arrive later still get the final flush, bounded by its own deadline.
         exporter.export([Self.span])
-        exporter.shutdown()
-        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2)
+        let waitSeconds = Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2
+        #expect(finishes(within: waitSeconds) { exporter.shutdown() }, "shutdown did not return within \(waitSeconds) s")
         #expect(collector.requests.count >= 2)
     }
 
     @Test func collectorDownCountsAFailureAndShutdownIsBounded() throws {
         let exporter = try Self.exporter(port: TestSocket.closedPort(), ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"])
         exporter.export([Self.span])
-        let started = Date()
-        exporter.shutdown()
-        #expect(Date().timeIntervalSince(started) < Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 1)
+        // The export (10 s timeout) backs off against a refused connection; the shutdown
+        // deadline (3 s) ends it. This wait's deadline is that bound plus room.
+        let waitSeconds = Double(OTLPHTTPExporter.shutdownMilliseconds) / 1000 + 2
+        #expect(finishes(within: waitSeconds) { exporter.shutdown() }, "shutdown did not return within \(waitSeconds) s")
         #expect(exporter.currentCounters.failedExports == 1)
         #expect(exporter.currentCounters.droppedSpans == 1)
     }

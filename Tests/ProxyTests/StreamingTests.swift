@@ -18,6 +18,9 @@ import Testing
         let body = Self.pattern(Self.size)
         let connection = proxy.connect()
         defer { connection.close() }
+        // The answer waits for the stub to checksum 24 MiB (a debug build, maybe a loaded
+        // machine): the deadline on each read and send, there against a hang, is 30 s.
+        TestSocket.setTimeout(connection.fd, seconds: 30)
         connection.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.count)\r\n\r\n")
         connection.send(body)
         #expect(connection.reader.read()?.text == "\(body.count) \(body.checksum)")
@@ -76,12 +79,14 @@ import Testing
 
     @Test func slowReadingClientPausesTheUpstreamInsteadOfBuffering() throws {
         let total = 256 * 1024 * 1024
-        let sender = Sender()
+        let upstreamSending = Watched(SendProgress())
         let stub = StubUpstream { _, client in
-            sender.client = client
+            // The stub notes when a send has moved nothing for 500 ms (the proxy stopped
+            // reading from it), then goes on sending for when the client reads again.
+            TestSocket.setSendTimeout(client.fd, milliseconds: 500)
             client.send("HTTP/1.1 200 OK\r\nContent-Length: \(total)\r\n\r\n")
-            let block = [UInt8](repeating: 0x62, count: 1024 * 1024)
-            for _ in 0..<(total / block.count) where client.send(block) {}
+            TestSocket.sendUntilBlocked(
+                client.fd, total: total, block: [UInt8](repeating: 0x62, count: 1024 * 1024), report: upstreamSending, resume: true)
             return .close
         }
         let proxy = try ProxyHarness(upstreamPort: stub.port)
@@ -90,25 +95,26 @@ import Testing
         var size: Int32 = 64 * 1024
         setsockopt(connection.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         connection.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
-        // The client reads nothing. Wait until the upstream cannot send any more.
-        var last = -1
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            usleep(300_000)
-            let sent = sender.client?.sentBytes.load(ordering: .relaxed) ?? 0
-            if sent == last && sent > 0 { break }
-            last = sent
-        }
+        // The client reads nothing: the upstream must end up unable to send.
+        #expect(
+            upstreamSending.wait(seconds: 20) { $0.blockedAt != nil || $0.ended },
+            "the upstream was neither blocked nor done within 20 s")
+        let progress = upstreamSending.current
+        let blockedAt = try #require(progress.blockedAt, "the upstream sent all \(progress.sent) bytes to a client that reads nothing")
         // Kernel buffers on two sockets plus the proxy's bounded buffers: far below 256 MiB.
-        #expect(last > 0)
-        #expect(last < 40 * 1024 * 1024, "the proxy buffered \(last) bytes for a client that does not read")
+        #expect(blockedAt < 40 * 1024 * 1024, "the proxy buffered \(blockedAt) bytes for a client that does not read")
         // And the stream resumes when the client reads.
         let head = connection.reader.readExactly(64)
         #expect(head.starts(with: Array("HTTP/1.1 200".utf8)))
-    }
-
-    final class Sender: @unchecked Sendable {
-        var client: StubUpstream.Client?
+        // Read on until the upstream gets to send again (what the kernels hold in between
+        // varies), within 64 MiB; each read is bounded by the socket's read deadline.
+        var read = head.count
+        while upstreamSending.current.sent <= blockedAt, read < 64 * 1024 * 1024 {
+            let chunk = connection.reader.readExactly(256 * 1024)
+            if chunk.isEmpty { break }
+            read += chunk.count
+        }
+        #expect(upstreamSending.current.sent > blockedAt, "the upstream could not send again after the client read \(read) bytes")
     }
 
     @Test func webSocketEchoesThroughTheTunnelAfterA101() throws {
@@ -163,10 +169,6 @@ import Testing
 }
 
 @Suite struct UploadBackpressureTests {
-    final class Progress: @unchecked Sendable {
-        let sent = Atomic<Int>(0)
-    }
-
     @Test func upstreamThatStopsReadingPausesTheClientInsteadOfBuffering() throws {
         let release = DispatchSemaphore(value: 0)
         // A raw upstream that accepts and never reads.
@@ -187,42 +189,35 @@ import Testing
         setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         let total = 256 * 1024 * 1024
         connection.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(total)\r\n\r\n")
-        let progress = Progress()
+        // The client notes when a send has moved nothing for 500 ms: the proxy stopped
+        // reading its body.
+        let clientSending = Watched(SendProgress())
         let fd = connection.fd
         Thread.detachNewThread {
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let block = [UInt8](repeating: 0x75, count: 1024 * 1024)
-            var sent = 0
-            while sent < total {
-                let count = block.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if count <= 0 { return }
-                sent += count
-                progress.sent.store(sent, ordering: .relaxed)
-            }
+            TestSocket.setSendTimeout(fd, milliseconds: 500)
+            TestSocket.sendUntilBlocked(fd, total: total, block: [UInt8](repeating: 0x75, count: 1024 * 1024), report: clientSending)
         }
-        var last = -1
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            usleep(300_000)
-            let sent = progress.sent.load(ordering: .relaxed)
-            if sent == last && sent > 0 { break }
-            last = sent
-        }
-        #expect(last > 0)
-        #expect(last < 40 * 1024 * 1024, "the proxy took \(last) bytes of a body its upstream does not read")
+        #expect(clientSending.wait(seconds: 20) { $0.ended }, "the client was neither blocked nor done within 20 s")
+        let progress = clientSending.current
+        let blockedAt = try #require(progress.blockedAt, "the proxy took all \(progress.sent) bytes of a body its upstream does not read")
+        #expect(blockedAt < 40 * 1024 * 1024, "the proxy took \(blockedAt) bytes of a body its upstream does not read")
     }
 
+    /// A keep-alive connection left idle is closed by the proxy, silently (end of stream,
+    /// no response), and only after `idle`: a request half-way through it is served.
     @Test func idleKeepAliveConnectionIsClosedAfterTheIdleTimeout() throws {
         let stub = StubUpstream(body: "ok")
-        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 300ms }")
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 2s }")
         let connection = proxy.connect()
         defer { connection.close() }
-        connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        connection.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(connection.reader.read()?.text == "ok")
-        let started = Date()
-        #expect(connection.reader.isClosedByPeer())
-        let waited = Date().timeIntervalSince(started)
-        #expect(waited > 0.2 && waited < 2, "closed after \(waited)s")
+        // A deliberate quiet period of half the idle timeout: the connection stays open.
+        usleep(1_000_000)
+        connection.send("GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(connection.reader.read()?.text == "ok", "a request half-way through the idle timeout was not served")
+        // Now silent: the proxy closes, without a word, within the read deadline (10 s).
+        #expect(connection.reader.peerEnd() == .closed)
+        #expect(stub.requests.map(\.target) == ["/first", "/second"])
     }
 }

@@ -100,8 +100,10 @@ import Glibc
     @Test func theResponseDeadlineStillCutsASilentUpstreamAfterTheUpload() throws {
         let testOver = DispatchSemaphore(value: 0)
         defer { testOver.signal() }
+        // Silent until the test is over (30 s at most): a 504 within the client's read
+        // deadline (10 s) comes from the proxy's timer.
         let stub = StubUpstream { _, _ in
-            _ = testOver.wait(timeout: .now() + 10)
+            _ = testOver.wait(timeout: .now() + 30)
             return .close
         }
         let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 5s, upstream_header: 300ms }")
@@ -109,6 +111,7 @@ import Glibc
         defer { connection.close() }
         connection.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}")
         #expect(connection.reader.read()?.status == 504)
+        #expect(stub.requests.first?.body == Array("{}".utf8))
     }
 
     @Test func aClientThatStopsSendingItsBodyGets408AndTheAttemptIsCut() throws {
@@ -121,7 +124,7 @@ import Glibc
         let response = connection.reader.read()
         #expect(response?.status == 408)
         #expect(response?.header("connection") == "close")
-        #expect(connection.reader.isClosedByPeer())
+        #expect(connection.reader.peerEnd() == .closed)
         #expect(stub.requests.isEmpty)
         let spans = ProxyTracingTests.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
         let server = spans.first { $0.kind == .server }
@@ -140,9 +143,12 @@ import Glibc
         defer { let fd = accepted.load(ordering: .relaxed); if fd >= 0 { close(fd) } }
         let (tracing, store) = ProxyTracingTests.setup()
         let proxy = try ProxyHarness(upstreamPort: port, extra: "timeouts: { idle: 400ms }", tracing: tracing)
+        // The body is made before connecting: making 32 MiB takes a debug build many
+        // seconds on a loaded machine, and a connection silent that long meets the
+        // proxy's request_header deadline (30 s) before its request is sent.
+        let body = StreamingTests.pattern(32 * 1024 * 1024)
         let connection = proxy.connect()
         defer { connection.close() }
-        let body = StreamingTests.pattern(32 * 1024 * 1024)
         let fd = connection.fd
         Thread.detachNewThread {
             TestSocket.send(fd, Array("POST /x HTTP/1.1\r\nHost: t\r\ntraceparent: \(ProxyTracingTests.incoming)\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
@@ -171,7 +177,7 @@ import Glibc
         defer { connection.close() }
         connection.send(Self.upgrade)
         #expect(connection.reader.read()?.status == 101)
-        #expect(connection.reader.isClosedByPeer())
+        #expect(connection.reader.peerEnd() == .closed)
         let spans = ProxyTracingTests.spans(store, trace: "0af7651916cd43dd8448eb211c80319c", count: 2)
         let server = spans.first { $0.kind == .server }
         #expect(ProxyTracingTests.attribute(server, "hoptrace.tunnel.end_reason") == .string("idle_timeout"))
@@ -181,13 +187,14 @@ import Glibc
     @Test func aTunnelWithTrafficOutlivesItsTimeout() throws {
         let stub = Self.webSocketStub()
         let (tracing, store) = ProxyTracingTests.setup()
-        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 200ms, tunnel: 400ms }", tracing: tracing)
+        let proxy = try ProxyHarness(upstreamPort: stub.port, extra: "timeouts: { idle: 100ms, tunnel: 1s }", tracing: tracing)
         let connection = proxy.connect()
         connection.send(Self.upgrade)
         #expect(connection.reader.read()?.status == 101)
-        // A byte every 150 ms for 1.5 s: well past both `idle` and `tunnel`.
+        // A byte every 200 ms (deliberate quiet periods: each longer than `idle`, a fifth
+        // of `tunnel`) for 2 s: well past both.
         for index in 0..<10 {
-            usleep(150_000)
+            usleep(200_000)
             connection.send([UInt8(65 + index)])
             #expect(connection.reader.readExactly(1) == [UInt8(65 + index)])
         }

@@ -73,4 +73,11 @@ final class TestConnection {
     func send(_ text: String) { TestSocket.send(fd, Array(text.utf8)) }
     func send(_ bytes: [UInt8]) { TestSocket.send(fd, bytes) }
     func close() { Glibc.close(fd) }
+
+    /// Waits up to `milliseconds` for something to read (bytes or the peer's close);
+    /// true when it came. Only before the reader has buffered anything.
+    func hasSomethingToRead(withinMilliseconds milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, milliseconds) > 0
+    }
 }

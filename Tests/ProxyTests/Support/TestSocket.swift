@@ -53,6 +53,38 @@ enum TestSocket {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// A `send` that moves no byte for `milliseconds` fails with EAGAIN: how a test sees
+    /// that its peer has stopped taking data (the kernel buffers between them are full).
+    static func setSendTimeout(_ fd: Int32, milliseconds: Int) {
+        var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Sends `block` again and again until `total` bytes are sent, counting them in `sent`.
+    /// Stops when a send moves nothing for the socket's send timeout (the peer stopped
+    /// taking data: `.blocked`) or fails (`.failed`). With `resume`, a blocked sender
+    /// reports it and goes on sending once the peer takes data again.
+    static func sendUntilBlocked(
+        _ fd: Int32, total: Int, block: [UInt8], report: Watched<SendProgress>, resume: Bool = false
+    ) {
+        var sent = 0
+        while sent < total {
+            let count = block.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, min($0.count, total - sent), Int32(MSG_NOSIGNAL)) }
+            if count > 0 {
+                sent += count
+                report.update { $0.sent = sent }
+                continue
+            }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                report.update { if $0.blockedAt == nil { $0.blockedAt = sent } }
+                if resume { continue }
+            }
+            report.update { $0.ended = true }
+            return
+        }
+        report.update { $0.ended = true }
+    }
+
     @discardableResult
     static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
@@ -62,6 +94,37 @@ enum TestSocket {
             offset += sent
         }
         return true
+    }
+}
+
+/// What a sender saw of its peer (see `TestSocket.sendUntilBlocked`).
+struct SendProgress: Sendable {
+    /// Bytes sent so far.
+    var sent = 0
+    /// Bytes sent when a send first moved nothing for the send timeout, if it did.
+    var blockedAt: Int?
+    /// The sender stopped: everything sent, blocked (without `resume`) or failed.
+    var ended = false
+}
+
+/// How a connection's peer ended it, as the next read sees it.
+enum PeerEnd: Equatable, CustomStringConvertible {
+    /// End of stream (the peer's FIN), with nothing more sent.
+    case closed
+    /// The peer reset the connection.
+    case reset
+    /// Nothing came within the socket's read timeout: the peer has not closed.
+    case stillOpenAtDeadline
+    /// The peer sent bytes first (how many were waiting or came).
+    case sentBytes(Int)
+
+    var description: String {
+        switch self {
+        case .closed: "closed by the peer (end of stream)"
+        case .reset: "reset by the peer"
+        case .stillOpenAtDeadline: "still open when the read deadline passed"
+        case .sentBytes(let count): "the peer sent \(count) more bytes"
+        }
     }
 }
 
@@ -84,6 +147,9 @@ final class ResponseReader {
     let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var sawEndOfStream = false
+    /// Why the last `fill` got nothing: end of stream, or the errno of a failed read
+    /// (EAGAIN: the read timeout passed).
+    private var lastEmptyRead: (endOfStream: Bool, error: Int32) = (false, 0)
 
     init(fd: Int32) {
         self.fd = fd
@@ -95,6 +161,7 @@ final class ResponseReader {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count <= 0 {
+            lastEmptyRead = (count == 0, count == 0 ? 0 : errno)
             sawEndOfStream = true
             return false
         }
@@ -159,9 +226,20 @@ final class ResponseReader {
         return response
     }
 
-    /// True when the peer closes without sending anything more.
+    /// Waits, up to the socket's read timeout, for the peer to end the connection, and
+    /// says how it did: `.closed` when it closed without sending anything more.
+    func peerEnd() -> PeerEnd {
+        if !buffer.isEmpty { return .sentBytes(buffer.count) }
+        if fill() { return .sentBytes(buffer.count) }
+        if lastEmptyRead.endOfStream { return .closed }
+        return lastEmptyRead.error == ECONNRESET ? .reset : .stillOpenAtDeadline
+    }
+
+    /// True when the peer closes (or resets) without sending anything more, within the
+    /// socket's read timeout; false when bytes come or the deadline passes first.
     func isClosedByPeer() -> Bool {
-        buffer.isEmpty && !fill() && buffer.isEmpty
+        let end = peerEnd()
+        return end == .closed || end == .reset
     }
 
     /// Whatever arrives until the peer closes.
