@@ -124,6 +124,22 @@ enum HeaderPolicy {
         writer.appendCRLF()
     }
 
+    /// Where in the received head the target sent upstream lies, when it is a piece of it
+    /// (an origin-form target, with any stripped prefix left out); nil otherwise.
+    static func upstreamTargetRange(_ head: RequestHead, route: CompiledRoute) -> Range<Int>? {
+        let source = head.bytes
+        guard head.path.lowerBound == head.target.lowerBound, !head.path.isEmpty,
+            source[head.path.lowerBound] == UInt8(ascii: "/"),
+            (head.query?.upperBound ?? head.path.upperBound) == head.target.upperBound
+        else { return nil }
+        guard route.stripPrefix, route.isPrefix else { return head.target }
+        let prefixLength = route.path.last == UInt8(ascii: "/") ? route.path.count - 1 : route.path.count
+        let start = head.path.lowerBound + prefixLength
+        // What is left must still be a path: "/…" (an emptied path gets a "/" added).
+        guard start < head.path.upperBound, source[start] == UInt8(ascii: "/") else { return nil }
+        return start..<head.target.upperBound
+    }
+
     /// The request target sent upstream (for `url.full` on CLIENT spans).
     static func upstreamTarget(_ head: RequestHead, route: CompiledRoute) -> [UInt8] {
         var writer = HeadWriter(capacity: head.target.count + 1)

@@ -157,7 +157,11 @@ struct PendingSpan: Sendable {
         writer.attribute("network.peer.port", details.server.port)
         var target = details.upstreamTarget?[...] ?? Array("/".utf8)[...]
         if details.upstreamTarget == nil, let route = details.route, let head {
-            target = HeaderPolicy.upstreamTarget(head, route: route)[...]
+            if let range = HeaderPolicy.upstreamTargetRange(head, route: route) {
+                target = head.bytes[range]
+            } else {
+                target = HeaderPolicy.upstreamTarget(head, route: route)[...]
+            }
         }
         if SpanText.needsRedaction(target: target) {
             writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
