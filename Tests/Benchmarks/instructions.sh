@@ -17,7 +17,9 @@
 # The proxies: nginx (one process: master_process off, daemon off, worker_processes 1,
 # so callgrind counts the process that serves; upstream keep-alive, access log off, as in
 # run.sh) and hoptrace (one worker, access log off) with tracing off
-# (OTEL_SDK_DISABLED=true), 100% sampled and exported over OTLP/HTTP to the upstream
+# (OTEL_SDK_DISABLED=true), unsampled (an exporter configured, every request decided
+# not sampled: what tracing costs a request it does not record), 100% sampled and
+# exported over OTLP/HTTP to the upstream
 # nginx's /v1/traces, the same with the admin listener on (the spans also go to the
 # explorer's trace store), and store only (admin on, no exporter). hoptrace is measured
 # as a copy made with `strip -g`: valgrind 3.19 cannot read Swift's DWARF 5.
@@ -137,10 +139,11 @@ lifetime() {
     # Every span must have been handled before the exit, or its work is not in the count:
     # two a request (SERVER and CLIENT), all exported (hoptrace's summary line at exit),
     # none dropped for a full queue (under valgrind the threads take turns).
-    local exported
+    local exported expected=$((2 * requests))
+    [[ " ${environment[*]} " == *OTEL_TRACES_SAMPLER=always_off* ]] && expected=0
     exported=$(grep -o 'exported=[0-9]*' "$out/stderr" | tail -1 | cut -d= -f2 || true)
-    if [ -n "$exported" ] && [ "$exported" != $((2 * requests)) ]; then
-        echo "  (run $RUN: $exported spans exported for $requests requests, not $((2 * requests)): the count is off)" >&2
+    if [ -n "$exported" ] && [ "$exported" != "$expected" ]; then
+        echo "  (run $RUN: $exported spans exported for $requests requests, not $expected: the count is off)" >&2
     fi
     if grep -qE 'span queue full|spans arrive faster' "$out/stderr"; then
         echo "  (run $RUN: spans were dropped: the count is off)" >&2
@@ -161,7 +164,7 @@ measure() {
     per=$(( (second - first) / (N2 - N1) ))
     fixed=$(( first - per * N1 ))
     [ -n "$NGINX_PER" ] || NGINX_PER=$per
-    printf "  %-32s %9d  %6.2f  %9.1f\n" "$name" "$per" "$(awk -v a="$per" -v b="$NGINX_PER" 'BEGIN { print a / b }')" \
+    printf "  %-34s %9d  %6.2f  %9.1f\n" "$name" "$per" "$(awk -v a="$per" -v b="$NGINX_PER" 'BEGIN { print a / b }')" \
         "$(awk -v f="$fixed" 'BEGIN { print f / 1e6 }')"
 }
 
@@ -172,6 +175,7 @@ echo "requests over $CONNECTIONS keep-alive connections; one nginx process, one 
 printf "  %-32s %9s  %6s  %9s\n" "" "instr/req" "/ nginx" "fixed (M)"
 measure "nginx" -- "$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
 measure "hoptrace, tracing off" OTEL_SDK_DISABLED=true -- "${HOP[@]}" "$WORK/plain.yaml"
+measure "hoptrace, unsampled (exporter on)" "$OTLP" OTEL_TRACES_SAMPLER=always_off -- "${HOP[@]}" "$WORK/plain.yaml"
 measure "hoptrace, 100% exported" "$OTLP" -- "${HOP[@]}" "$WORK/plain.yaml"
 measure "hoptrace, 100% exported + store" "$OTLP" -- "${HOP[@]}" "$WORK/explorer.yaml"
 measure "hoptrace, 100% store only" -- "${HOP[@]}" "$WORK/explorer.yaml"
