@@ -56,6 +56,9 @@ struct PendingSpan: Sendable {
     /// the method is unknown. In parts: the writer joins them (no `String` per span).
     var name: SpanName {
         guard let head else { return "HTTP" }
+        // The route bound first: a case made from the optional itself had it copied
+        // through its value witnesses, for every span.
+        guard let routeTemplate else { return .method(head.bytes[head.method], route: nil) }
         return .method(head.bytes[head.method], route: routeTemplate)
     }
 

@@ -18,7 +18,11 @@ public struct EncodedSpans: Sendable {
     private let headroom: Int
     private static let initialCapacity = 64 * 1024
 
-    public init(headroom: Int = 0) {
+    public init() {
+        self.init(headroom: 0)
+    }
+
+    init(headroom: Int) {
         self.headroom = headroom
         writer = Self.emptyWriter(headroom: headroom, capacity: Self.initialCapacity)
         start = headroom
@@ -42,12 +46,12 @@ public struct EncodedSpans: Sendable {
     }
 
     /// How many bytes the first `count` spans take.
-    public func byteCount(ofFirst count: Int) -> Int {
+    func byteCount(ofFirst count: Int) -> Int {
         count == 0 ? 0 : ends[firstEnd + count - 1] - start
     }
 
     /// Runs `body` with the bytes of the first `count` spans, in place.
-    public func withUnsafeBytes<Result>(ofFirst count: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    func withUnsafeBytes<Result>(ofFirst count: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         writer.withUnsafeBytes(start..<(start + byteCount(ofFirst: count)), body)
     }
 
@@ -85,7 +89,7 @@ public struct EncodedSpans: Sendable {
     /// with it; the spans after them, if any, move to new storage. When there is no room
     /// ahead, or more bytes stay than go, the spans taken are copied out instead (as
     /// `OTLPEncoder.request` does): either way the fewer bytes are copied.
-    public mutating func takeRequest(_ count: Int, preamble: OTLPEncoder.Preamble) -> ExportBody {
+    mutating func takeRequest(_ count: Int, preamble: OTLPEncoder.Preamble) -> ExportBody {
         let length = byteCount(ofFirst: count)
         let headerLength = OTLPEncoder.headerLength(spans: length, preamble: preamble)
         let end = start + length

@@ -1,7 +1,7 @@
 /// An export request's bytes as a sender writes them: an array, or a range of the
 /// storage the spans were encoded into, handed over by `EncodedSpans.takeRequest` so that
 /// a batch is not copied on its way out. Only read once made (on a sender's thread).
-public struct ExportBody: Sendable {
+struct ExportBody: Sendable {
     private enum Bytes: Sendable {
         case array([UInt8])
         case encoded(ProtobufWriter, Range<Int>)
@@ -9,7 +9,7 @@ public struct ExportBody: Sendable {
 
     private let bytes: Bytes
 
-    public init(_ array: [UInt8]) {
+    init(_ array: [UInt8]) {
         bytes = .array(array)
     }
 
@@ -17,7 +17,7 @@ public struct ExportBody: Sendable {
         bytes = .encoded(writer, range)
     }
 
-    public var count: Int {
+    var count: Int {
         switch bytes {
         case .array(let array): array.count
         case .encoded(_, let range): range.count
@@ -25,7 +25,7 @@ public struct ExportBody: Sendable {
     }
 
     /// Runs `body` with the bytes, in place.
-    public func withUnsafeBytes<Value, Failure: Error>(
+    func withUnsafeBytes<Value, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Value
     ) throws(Failure) -> Value {
         switch bytes {
@@ -41,5 +41,5 @@ public struct ExportBody: Sendable {
     }
 
     /// The bytes (a copy).
-    public var array: [UInt8] { withUnsafeBytes { Array($0) } }
+    var array: [UInt8] { withUnsafeBytes { Array($0) } }
 }

@@ -23,7 +23,7 @@ public enum OTLPEncoder {
 
         /// The most a request's bytes before its spans take (`OTLPEncoder.headerLength`):
         /// the resource, the scope, two tags and two lengths.
-        public var maximumHeaderLength: Int { resource.count + scope.count + 2 * (1 + 10) }
+        var maximumHeaderLength: Int { resource.count + scope.count + 2 * (1 + 10) }
 
         public init(_ resource: TraceResource) {
             var writer = ProtobufWriter()

@@ -14,9 +14,13 @@ public struct OTLPSpanWriter: SpanWriter {
     /// Spans are usually 128 bytes to 16 KiB long: a two-byte length.
     private static let spanLengthBytes = 2
 
+    public init() {
+        self.init(headroom: 0)
+    }
+
     /// `headroom`: room kept ahead of the spans for an export request's resource and
     /// scope (`EncodedSpans.takeRequest`).
-    public init(headroom: Int = 0) {
+    init(headroom: Int) {
         spans = EncodedSpans(headroom: headroom)
     }
 
