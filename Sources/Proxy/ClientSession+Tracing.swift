@@ -50,7 +50,7 @@ extension ClientSession {
         let accessLog = log ? worker.accessLog : nil
         guard recordSpan || accessLog != nil else { return }
         let summary = exchange.summary
-        if recordSpan { worker.record(serverSpan(summary)) }
+        if recordSpan { worker.record(serverSpan(summary, response: exchange.response)) }
         if let accessLog { accessLog.write(accessLogRecord(summary)) }
     }
 
@@ -94,7 +94,7 @@ extension ClientSession {
     }
 
     /// The SERVER span of an exchange that has ended, with the headers to capture.
-    private func serverSpan(_ summary: ExchangeSummary) -> PendingSpan {
+    private func serverSpan(_ summary: ExchangeSummary, response: ResponseHead?) -> PendingSpan {
         let capture = configuration.headerCapture
         var span = PendingSpan(
             role: .server, traceID: summary.trace.traceID, spanID: summary.serverSpanID,
@@ -102,7 +102,7 @@ extension ClientSession {
             startNanoseconds: UInt64(summary.startWallNanoseconds), endNanoseconds: Self.now(), head: summary.head,
             routeTemplate: summary.route?.template, status: summary.status, error: summary.error,
             bytesIn: summary.bytesIn, bytesOut: summary.bytesOut, peer: spanPeer, capture: capture,
-            response: capture == nil ? nil : summary.response)
+            response: capture == nil ? nil : response.map(CapturedResponse.init))
         span.tunnelEnd = summary.tunnelEnd
         return span
     }

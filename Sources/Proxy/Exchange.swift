@@ -65,7 +65,7 @@ final class Exchange {
             head: head, route: route, trace: trace, serverSpanID: serverSpanID,
             startWallNanoseconds: startWallNanoseconds, startMonotonicNanoseconds: startMonotonicNanoseconds,
             status: machine.status, error: machine.failure.map(error), bytesIn: bytesIn, bytesOut: bytesOut,
-            server: server, attempts: machine.attempts, tunnelEnd: machine.tunnelEnd, response: response)
+            server: server, attempts: machine.attempts, tunnelEnd: machine.tunnelEnd)
     }
 }
 
@@ -86,7 +86,6 @@ struct ExchangeSummary {
     let server: UpstreamServer?
     let attempts: Int
     let tunnelEnd: TunnelEnd?
-    let response: ResponseHead?
 }
 
 /// One upstream attempt: the CLIENT span being timed.

@@ -48,7 +48,7 @@ struct PendingSpan: Sendable {
     var peer: Peer
     /// What to capture, and the response head to capture from (SERVER spans only).
     var capture: HeaderCapture? = nil
-    var response: ResponseHead? = nil
+    var response: CapturedResponse? = nil
     /// Why the tunnel ended, for a request answered with 101.
     var tunnelEnd: TunnelEnd? = nil
 
@@ -128,7 +128,7 @@ struct PendingSpan: Sendable {
                 if !values.isEmpty { writer.attribute("http.request.header.\(name)", .string(values.joined(separator: ", "))) }
             }
         }
-        if let capture, let response {
+        if let capture, let response = response?.head {
             for name in capture.response {
                 let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
                 if !values.isEmpty { writer.attribute("http.response.header.\(name)", .string(values.joined(separator: ", "))) }
@@ -151,6 +151,8 @@ struct PendingSpan: Sendable {
     /// The event a reused connection gets (a constant: no array per span).
     private static let reusedAttributes: [SpanAttribute] = [.bool("hoptrace.connection.reused", true)]
 
+    private static let rootTarget: [UInt8] = [UInt8(ascii: "/")]
+
     /// CLIENT: error status for connect failures, timeouts, resets and 5xx.
     private func writeClient<Writer: SpanWriter>(_ details: ClientDetails, to writer: inout Writer) {
         if let head { writer.attribute("http.request.method", utf8: head.bytes[head.method]) }
@@ -158,13 +160,17 @@ struct PendingSpan: Sendable {
         writer.attribute("server.port", details.server.port)
         writer.attribute("network.peer.address", details.server.host)
         writer.attribute("network.peer.port", details.server.port)
-        var target = details.upstreamTarget?[...] ?? Array("/".utf8)[...]
-        if details.upstreamTarget == nil, let route = details.route, let head {
+        let target: ArraySlice<UInt8>
+        if let upstreamTarget = details.upstreamTarget {
+            target = upstreamTarget[...]
+        } else if let route = details.route, let head {
             if let range = HeaderPolicy.upstreamTargetRange(head, route: route) {
                 target = head.bytes[range]
             } else {
                 target = HeaderPolicy.upstreamTarget(head, route: route)[...]
             }
+        } else {
+            target = Self.rootTarget[...]
         }
         if SpanText.needsRedaction(target: target) {
             writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
@@ -291,5 +297,15 @@ enum SpanText {
 
     static func portPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Int? {
         Authority(splitting: authority)?.port(in: authority)
+    }
+}
+
+/// A response head kept for header capture: a reference, so that a span (moved twice on
+/// its way to the exporter) stays small when it captures nothing, as most do.
+final class CapturedResponse: Sendable {
+    let head: ResponseHead
+
+    init(_ head: ResponseHead) {
+        self.head = head
     }
 }

@@ -101,7 +101,7 @@ import W3CTraceContext
         let many = try SpanEncodingTests.head("GET /big HTTP/1.1\nHost: h\nA: \(big)\nB: \(big)\nC: \(big)\nD: \(big)\nE: \(big)\n\n")
         var long = try SpanEncodingTests.span(.server, head: many, status: 200)
         long.capture = HeaderCapture(request: ["a", "b", "c", "d", "e"], response: ["server"])
-        long.response = try ResponseHeadParser().parse(Array("HTTP/1.1 200 OK\r\nServer: up\r\n\r\n".utf8), requestMethod: .get)
+        long.response = CapturedResponse(try ResponseHeadParser().parse(Array("HTTP/1.1 200 OK\r\nServer: up\r\n\r\n".utf8), requestMethod: .get))
         var tunnel = try SpanEncodingTests.span(.server, head: bare, status: 101)
         tunnel.tunnelEnd = .idleTimeout
         var fresh = try SpanEncodingTests.upstream("/")
