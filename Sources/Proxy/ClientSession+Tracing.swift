@@ -25,15 +25,15 @@ extension ClientSession {
     /// Ends the open CLIENT span, if any. Read from the attempt and the exchange's
     /// request as they stand: the exchange itself may go on (a retry).
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
-        guard let attempt = exchange.attempt else { return }
-        exchange.attempt = nil
+        // Moved out, not copied.
+        guard let attempt = exchange.attempt.take() else { return }
         guard exchange.trace.sampled else { return }
         let details = PendingSpan.ClientDetails(
             server: attempt.server, route: exchange.route, resendCount: attempt.number - 1, reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
             firstByteNanoseconds: attempt.firstByteNanoseconds)
         let trace = exchange.trace
         var span = PendingSpan(
-            role: .client(details), traceID: trace.traceID, spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
+            role: .client(consume details), traceID: trace.traceID, spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
             traceState: trace.traceState, flags: trace.flags, startNanoseconds: attempt.startNanoseconds,
             endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
             status: attempt.status ?? 0, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
@@ -50,7 +50,11 @@ extension ClientSession {
         let accessLog = log ? worker.accessLog : nil
         guard recordSpan || accessLog != nil else { return }
         let summary = exchange.summary
-        if recordSpan { worker.record(serverSpan(summary, response: exchange.response)) }
+        if recordSpan {
+            // The response head only when headers are captured from it.
+            let captured = configuration.headerCapture == nil ? nil : exchange.response.map(CapturedResponse.init)
+            worker.record(serverSpan(summary, response: captured))
+        }
         if let accessLog { accessLog.write(accessLogRecord(summary)) }
     }
 
@@ -94,7 +98,7 @@ extension ClientSession {
     }
 
     /// The SERVER span of an exchange that has ended, with the headers to capture.
-    private func serverSpan(_ summary: ExchangeSummary, response: ResponseHead?) -> PendingSpan {
+    private func serverSpan(_ summary: ExchangeSummary, response: CapturedResponse?) -> PendingSpan {
         let capture = configuration.headerCapture
         var span = PendingSpan(
             role: .server, traceID: summary.trace.traceID, spanID: summary.serverSpanID,
@@ -102,7 +106,7 @@ extension ClientSession {
             startNanoseconds: UInt64(summary.startWallNanoseconds), endNanoseconds: Self.now(), head: summary.head,
             routeTemplate: summary.route?.template, status: summary.status, error: summary.error,
             bytesIn: summary.bytesIn, bytesOut: summary.bytesOut, peer: spanPeer, capture: capture,
-            response: capture == nil ? nil : response.map(CapturedResponse.init))
+            response: response)
         span.tunnelEnd = summary.tunnelEnd
         return span
     }
