@@ -11,7 +11,8 @@
 # alternating rounds (the best of each kept) and prints requests/s, p99 latency, the
 # proxy's CPU time per request (user + system, every thread and process of it, from
 # /proc/PID/stat around the round, over the requests wrk counted) and hoptrace / nginx
-# and / HAProxy (hoptrace with tracing off, as they have none). Then hoptrace alone with
+# and / HAProxy (hoptrace with tracing off, as they have none), and a second hoptrace
+# 100% sampled exporting to the upstream nginx, / nginx. Then hoptrace alone with
 # tracing off, 100% sampled, parentbased_traceidratio 0.1 and always_off, exporting
 # OTLP/HTTP to a local receiver (the upstream nginx's /v1/traces, which reads and
 # discards each export), each as a ratio to tracing off (requests/s and CPU per request);
@@ -90,6 +91,10 @@ upstreams:
   sink: { servers: ["127.0.0.1:$SINK_PORT"] }
 CONF
 
+# A second hoptrace for the proxy section, 100% sampled, on its own port (both may run).
+TRACED_PORT=$(free_port)
+sed -e "s/^listen: .*/listen: \"127.0.0.1:$TRACED_PORT\"/" "$WORK/hoptrace.yaml" > "$WORK/hoptrace-traced.yaml"
+
 # The same with the admin listener on: the proxy's spans also go to the trace store
 # behind the explorer (the default configuration keeps it on).
 sed -e "s/^admin: null/admin: \"127.0.0.1:$(free_port)\"/" "$WORK/hoptrace.yaml" > "$WORK/hoptrace-explorer.yaml"
@@ -149,25 +154,36 @@ SECTIONS="${SECTIONS:-proxy tracing streaming store}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if section proxy; then
-drive "$NGINX_PORT" "$NGINX_PID" >/dev/null; drive "$HAPROXY_PORT" "$HAPROXY_PID" >/dev/null; drive "$HOPTRACE_PORT" "$HOPTRACE_PID" >/dev/null   # warm up
+# hoptrace 100% sampled beside the others, exporting to the upstream nginx's /v1/traces.
+env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT" OTEL_TRACES_SAMPLER=always_on \
+    taskset -c 0 "$HOPTRACE" run --config "$WORK/hoptrace-traced.yaml" 2>>"$WORK/hoptrace.err" & TRACED_PID=$!; PIDS+=($TRACED_PID)
+wait_port "$TRACED_PORT"
+drive "$NGINX_PORT" "$NGINX_PID" >/dev/null; drive "$HAPROXY_PORT" "$HAPROXY_PID" >/dev/null   # warm up
+drive "$HOPTRACE_PORT" "$HOPTRACE_PID" >/dev/null; drive "$TRACED_PORT" "$TRACED_PID" >/dev/null
 # Rounds alternate between the proxies so that drift on a shared machine hits all.
-NGINX_BEST="0 - -"; HAPROXY_BEST="0 - -"; HOP_BEST="0 - -"
+NGINX_BEST="0 - -"; HAPROXY_BEST="0 - -"; HOP_BEST="0 - -"; TRACED_BEST="0 - -"
 for round in $(seq 1 "$ROUNDS"); do
     NGINX_BEST=$(better "$NGINX_BEST" "$(drive "$NGINX_PORT" "$NGINX_PID")")
     HAPROXY_BEST=$(better "$HAPROXY_BEST" "$(drive "$HAPROXY_PORT" "$HAPROXY_PID")")
     HOP_BEST=$(better "$HOP_BEST" "$(drive "$HOPTRACE_PORT" "$HOPTRACE_PID")")
+    TRACED_BEST=$(better "$TRACED_BEST" "$(drive "$TRACED_PORT" "$TRACED_PID")")
 done
+kill "$TRACED_PID" 2>/dev/null || true; wait "$TRACED_PID" 2>/dev/null || true
 read -r NGINX_RPS NGINX_P99 NGINX_CPU <<<"$NGINX_BEST"
 read -r HAPROXY_RPS HAPROXY_P99 HAPROXY_CPU <<<"$HAPROXY_BEST"
 read -r HOP_RPS HOP_P99 HOP_CPU <<<"$HOP_BEST"
+read -r TRACED_RPS TRACED_P99 TRACED_CPU <<<"$TRACED_BEST"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "small responses, ${CONNECTIONS} connections, ${DURATION}s x${ROUNDS} alternating (best of each), one worker each"
-printf "  %-10s %12s req/s   p99 %-8s  %6s µs CPU/req\n" nginx "$NGINX_RPS" "$NGINX_P99" "$NGINX_CPU" \
-    haproxy "$HAPROXY_RPS" "$HAPROXY_P99" "$HAPROXY_CPU" hoptrace "$HOP_RPS" "$HOP_P99" "$HOP_CPU"
-echo "  hoptrace / nginx = $(ratio "$HOP_RPS" "$NGINX_RPS"), hoptrace / haproxy = $(ratio "$HOP_RPS" "$HAPROXY_RPS")"
-echo "  CPU per request: hoptrace / nginx = $(ratio "$HOP_CPU" "$NGINX_CPU"), hoptrace / haproxy = $(ratio "$HOP_CPU" "$HAPROXY_CPU")"
+printf "  %-18s %12s req/s   p99 %-8s  %6s µs CPU/req\n" nginx "$NGINX_RPS" "$NGINX_P99" "$NGINX_CPU" \
+    haproxy "$HAPROXY_RPS" "$HAPROXY_P99" "$HAPROXY_CPU" "hoptrace" "$HOP_RPS" "$HOP_P99" "$HOP_CPU" \
+    "hoptrace 100%" "$TRACED_RPS" "$TRACED_P99" "$TRACED_CPU"
+echo "  hoptrace / nginx = $(ratio "$HOP_RPS" "$NGINX_RPS"), hoptrace / haproxy = $(ratio "$HOP_RPS" "$HAPROXY_RPS")," \
+    "hoptrace 100% sampled / nginx = $(ratio "$TRACED_RPS" "$NGINX_RPS")"
+echo "  CPU per request: hoptrace / nginx = $(ratio "$HOP_CPU" "$NGINX_CPU"), hoptrace / haproxy = $(ratio "$HOP_CPU" "$HAPROXY_CPU")," \
+    "hoptrace 100% sampled / nginx = $(ratio "$TRACED_CPU" "$NGINX_CPU")"
 fi
 
 # Tracing cost: the same load, hoptrace alone, in alternating rounds per mode.
