@@ -16,6 +16,10 @@ extension ClientSession {
         case .connected:
             exchange.attempt?.connectedNanoseconds = Self.now()
             run(exchange, exchange.machine.handle(.connected))
+            // Bytes read before the connect was reported (a server that speaks first).
+            if self.exchange === exchange, exchange.upstream === connection, !connection.input.isEmpty {
+                upstreamDidRead(connection)
+            }
         case .endOfStream:
             run(exchange, exchange.machine.handle(.upstreamEnded(responseBytesSeen: seen)))
         case .failed(let code):
@@ -34,6 +38,9 @@ extension ClientSession {
             tunnelPump(from: connection)
             return
         }
+        // Not connected yet (as far as the machine knows): the bytes wait in the input
+        // until `.connected` is reported.
+        if exchange.machine.isConnecting { return }
         if exchange.attempt != nil, exchange.attempt?.firstByteNanoseconds == nil, !connection.input.isEmpty {
             exchange.attempt?.firstByteNanoseconds = Self.now()
         }
@@ -79,7 +86,8 @@ extension ClientSession {
                     return
                 }
             }
-            if !head.isInterim || head.status == 101 {
+            // Kept only when the machine will take it: a final head, or a 101 asked for.
+            if head.status == 101 ? exchange.machine.request.wantsUpgrade : !head.isInterim {
                 exchange.response = head
                 exchange.attempt?.status = head.status
             }

@@ -6,14 +6,13 @@ import Libevent
 /// is watched by its server's `IdleConnections`: any byte or close from the server, or
 /// the group's idle timeout (the connection's own read timeout: no timer per
 /// connection), closes it. Taking is LIFO, so the warmest connection is reused and
-/// extras age out. Keyed by the server object, which the pool holds: a server's identity
-/// cannot be reused by another while its connections wait. A new address (reload or
-/// re-resolution) is a new server object, so connections to the old one are never
-/// handed out for it; they age out.
+/// extras age out. Keyed by the address connected to: a reload or a re-resolution makes
+/// new server objects, and an unchanged address keeps its warm connections; a new
+/// address has its own pool, and connections to the old one age out.
 /// Loop thread only.
 final class UpstreamPools {
     private let loop: EventLoop
-    private var idle: [ObjectIdentifier: IdleConnections] = [:]
+    private var idle: [SocketAddress: IdleConnections] = [:]
     /// The pool used last: with one server (or a run of requests to one), taking and
     /// putting back cost no hashing.
     private var lastUsed: IdleConnections?
@@ -68,11 +67,12 @@ final class UpstreamPools {
         if let existing = existingPool(for: server) {
             pool = existing
         } else {
-            // A new server object (first use, a reload, a new address): drop the empty
-            // pools of servers gone, so that address changes do not pile them up.
+            // A new address: drop the empty pools of addresses gone, so that address
+            // changes do not pile them up.
             idle = idle.filter { !$0.value.connections.isEmpty }
-            pool = IdleConnections(server: server)
-            idle[ObjectIdentifier(server)] = pool
+            pool = IdleConnections(address: server.address)
+            pool.lastServer = server
+            idle[server.address] = pool
             lastUsed = pool
         }
         guard connection.isOpen, !connection.peerHasClosed, connection.input.isEmpty, connection.output.isEmpty,
@@ -89,9 +89,10 @@ final class UpstreamPools {
     }
 
     private func existingPool(for server: UpstreamServer) -> IdleConnections? {
-        if let lastUsed, lastUsed.server === server { return lastUsed }
-        let pool = idle[ObjectIdentifier(server)]
-        if pool != nil { lastUsed = pool }
+        if let lastUsed, lastUsed.lastServer === server { return lastUsed }
+        guard let pool = idle[server.address] else { return nil }
+        pool.lastServer = server
+        lastUsed = pool
         return pool
     }
 
@@ -106,14 +107,16 @@ final class UpstreamPools {
     }
 }
 
-/// The idle connections to one server, and their delegate while idle: one that speaks,
+/// The idle connections to one address, and their delegate while idle: one that speaks,
 /// closes, fails or stays idle past its read timeout is no longer usable.
 private final class IdleConnections: ConnectionDelegate {
-    let server: UpstreamServer
+    let address: SocketAddress
+    /// The server object last looked up with: the same one again needs no hashing.
+    var lastServer: UpstreamServer?
     var connections: [Connection] = []
 
-    init(server: UpstreamServer) {
-        self.server = server
+    init(address: SocketAddress) {
+        self.address = address
     }
 
     func connectionDidRead(_ connection: Connection) { discard(connection) }

@@ -180,6 +180,8 @@ public struct ExchangeMachine: Sendable {
 
     /// A tunnel may carry bytes.
     public var isTunnelling: Bool { state == .tunnelling }
+    /// The attempt's connection is being made.
+    public var isConnecting: Bool { if case .connecting = state { true } else { false } }
     /// The request is being written to a connected upstream.
     public var isSending: Bool { if case .sending = state { true } else { false } }
     /// A response head has not been forwarded yet (or an upstream attempt is connecting).

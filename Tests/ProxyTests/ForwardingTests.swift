@@ -15,6 +15,24 @@ import Testing
         #expect(stub.acceptedConnections == 1)
     }
 
+    @Test func warmUpstreamConnectionsAreKeptAcrossAReload() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness(upstreamPort: stub.port)
+        #expect(proxy.get("/")?.text == "ok")
+        // The reload makes new server objects for the same address; a new route shows when
+        // the worker has it.
+        try proxy.reload("""
+            routes:
+              - { name: other, path: /other, upstream: backend }
+              - { name: all, path_prefix: /, upstream: backend }
+            upstreams:
+              backend: { servers: ["127.0.0.1:\(stub.port)"] }
+            """)
+        #expect(waitUntil { proxy.get("/other")?.status == 200 })
+        #expect(proxy.get("/")?.text == "ok")
+        #expect(stub.acceptedConnections == 1)
+    }
+
     @Test func upstreamConnectionIsNotReusedAfterConnectionClose() throws {
         let stub = StubUpstream { _, client in
             client.respond(headers: ["Connection: close"], body: "bye")
