@@ -156,10 +156,7 @@ struct PendingSpan: Sendable {
     /// CLIENT: error status for connect failures, timeouts, resets and 5xx.
     private func writeClient<Writer: SpanWriter>(_ details: ClientDetails, to writer: inout Writer) {
         if let head { writer.attribute("http.request.method", utf8: head.bytes[head.method]) }
-        writer.attribute("server.address", details.server.configuredHost)
-        writer.attribute("server.port", details.server.port)
-        writer.attribute("network.peer.address", details.server.host)
-        writer.attribute("network.peer.port", details.server.port)
+        writer.attributes(details.server.spanAttributes)
         let target: ArraySlice<UInt8>
         if let upstreamTarget = details.upstreamTarget {
             target = upstreamTarget[...]

@@ -1,5 +1,6 @@
 import HTTP1
 import Libevent
+import Tracing
 
 /// A named set of upstream servers, resolved. Immutable and shared by all workers;
 /// each worker keeps its own round-robin position (`UpstreamPools`). Servers whose name
@@ -45,6 +46,9 @@ public final class UpstreamServer: Sendable, Hashable {
     /// The resolved address as text, and its port (formatted once, for spans).
     public let host: String
     public let port: Int
+    /// `server.address`, `server.port`, `network.peer.address`, `network.peer.port` of the
+    /// CLIENT spans of attempts on this server, encoded once.
+    public let spanAttributes: EncodedAttributes
 
     public init(configured: String, address: SocketAddress) {
         self.configured = configured
@@ -53,6 +57,10 @@ public final class UpstreamServer: Sendable, Hashable {
         origin = "http://\(configured)"
         host = address.host
         port = address.port
+        spanAttributes = EncodedAttributes([
+            .string("server.address", configuredHost), .int("server.port", port),
+            .string("network.peer.address", host), .int("network.peer.port", port),
+        ])
     }
 
     public static func == (left: UpstreamServer, right: UpstreamServer) -> Bool {

@@ -93,6 +93,11 @@ public struct OTLPSpanWriter: SpanWriter {
         ProtobufWriter.withUTF8(value) { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
     }
 
+    /// Their bytes, encoded once, copied in one piece.
+    public mutating func attributes(_ encoded: EncodedAttributes) {
+        spans.writer.append(encoded.protobuf[...])
+    }
+
     public mutating func attribute(_ key: StaticString, _ value: Int) {
         guard let name = Self.utf8(key) else { return attribute(key.description, .int(Int64(value))) }
         spans.writer.keyValueField(9, key: name, int: Int64(value))

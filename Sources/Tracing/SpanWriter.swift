@@ -76,6 +76,8 @@ public protocol SpanWriter {
     mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
     mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
+    /// Attributes encoded once for many spans (`EncodedAttributes`).
+    mutating func attributes(_ encoded: EncodedAttributes)
     mutating func event(_ event: SpanEvent)
     /// An event named by a literal (the proxy's events; most have no attributes).
     mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute])
@@ -83,6 +85,10 @@ public protocol SpanWriter {
 }
 
 extension SpanWriter {
+    public mutating func attributes(_ encoded: EncodedAttributes) {
+        for attribute in encoded.attributes { self.attribute(attribute.key, attribute.value) }
+    }
+
     public mutating func attribute(_ key: StaticString, _ value: String) {
         attribute(key.description, .string(value))
     }

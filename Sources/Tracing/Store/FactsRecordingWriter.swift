@@ -54,6 +54,11 @@ public struct FactsRecordingWriter: SpanWriter {
         inner.attribute(key, utf8: value)
     }
 
+    /// No fact comes from these (`EncodedAttributes` carries no status or resend count).
+    public mutating func attributes(_ encoded: EncodedAttributes) {
+        inner.attributes(encoded)
+    }
+
     public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
         inner.attribute(key, first, utf8: second)
     }
