@@ -19,11 +19,8 @@ enum HeaderPolicy {
     ) {
         let source = head.bytes
         let requestLineEnd = head.target.upperBound + 11  // " HTTP/1.1\r\n"
-        if head.version == HTTPVersion(major: 1, minor: 1), !(route.stripPrefix && route.isPrefix),
-            head.path.lowerBound == head.target.lowerBound, !head.path.isEmpty, source[head.path.lowerBound] == UInt8(ascii: "/"),
-            (head.query?.upperBound ?? head.path.upperBound) == head.target.upperBound, requestLineEnd <= source.count
-        {
-            // An HTTP/1.1 origin-form request line goes as it came, in one piece.
+        if head.version == .http11, upstreamTargetRange(head, route: route) == head.target, requestLineEnd <= source.count {
+            // The target goes as it came: so does the whole HTTP/1.1 request line.
             writer.append(source, 0..<requestLineEnd)
         } else {
             writer.append(source, head.method)
@@ -151,6 +148,10 @@ enum HeaderPolicy {
     /// then the query.
     private static func appendTarget(_ head: RequestHead, route: CompiledRoute, to writer: inout HeadWriter) {
         let source = head.bytes
+        if let range = upstreamTargetRange(head, route: route) {
+            writer.append(source, range)
+            return
+        }
         if head.path.count == 1, source[head.path.lowerBound] == UInt8(ascii: "*") {
             writer.append("*")
             return

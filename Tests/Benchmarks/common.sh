@@ -60,3 +60,29 @@ http {
 }
 CONF
 }
+
+# nginx_proxy_conf WORK UPSTREAM_PORT PORT: nginx as the reverse proxy the benchmarks
+# compare hoptrace with (one worker, upstream keep-alive, access log off), on
+# 127.0.0.1:PORT in front of 127.0.0.1:UPSTREAM_PORT.
+nginx_proxy_conf() {
+    cat <<CONF
+worker_processes 1;
+daemon off;
+pid $1/proxy.pid;
+error_log $1/proxy.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream backend { server 127.0.0.1:$2; keepalive 64; }
+    server {
+        listen 127.0.0.1:$3;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+}

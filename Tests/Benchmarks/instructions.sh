@@ -41,27 +41,8 @@ strip -g -o "$WORK/hoptrace" "$HOPTRACE"
 upstream_conf "$WORK" "$UPSTREAM" > "$WORK/upstream.conf"
 "$NGINX" -c "$WORK/upstream.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
 
-cat > "$WORK/proxy.conf" <<CONF
-master_process off;
-daemon off;
-worker_processes 1;
-pid $WORK/proxy.pid;
-error_log $WORK/proxy.err warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    upstream backend { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-    server {
-        listen 127.0.0.1:$PROXY;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-CONF
+# master_process off: the process callgrind counts is the one that serves.
+{ echo "master_process off;"; nginx_proxy_conf "$WORK" "$UPSTREAM" "$PROXY"; } > "$WORK/proxy.conf"
 
 for config in plain explorer; do
     admin="null"; [ "$config" = explorer ] && admin="\"127.0.0.1:$ADMIN\""

@@ -38,26 +38,7 @@ mkdir -p "$WORK/html" && ln -s "$WORK/big" "$WORK/html/big"
 
 upstream_conf "$WORK" "$UPSTREAM_PORT" > "$WORK/upstream.conf"
 
-cat > "$WORK/proxy.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/proxy.pid;
-error_log $WORK/proxy.err warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-CONF
+nginx_proxy_conf "$WORK" "$UPSTREAM_PORT" "$NGINX_PORT" > "$WORK/proxy.conf"
 
 cat > "$WORK/haproxy.cfg" <<CONF
 global
