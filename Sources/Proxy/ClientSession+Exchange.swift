@@ -186,9 +186,10 @@ extension ClientSession {
 
     /// The access-log line of an exchange.
     func accessLogRecord(_ summary: ExchangeSummary) -> AccessLog.Record {
-        let head = summary.head
+        let exchange = summary.exchange
+        let head = exchange.head
         return AccessLog.Record(
-            startWallNanoseconds: summary.startWallNanoseconds,
+            startWallNanoseconds: exchange.startWallNanoseconds,
             client: peerText,
             method: head.methodString,
             target: head.targetString,
@@ -196,11 +197,11 @@ extension ClientSession {
             status: summary.status,
             bytesIn: summary.bytesIn,
             bytesOut: summary.bytesOut,
-            durationMicroseconds: (Timestamp.monotonicNanoseconds() - summary.startMonotonicNanoseconds) / 1000,
-            route: summary.route?.name,
+            durationMicroseconds: (Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1000,
+            route: exchange.route?.name,
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,
-            traceID: summary.trace.traceID.description,
-            spanID: summary.serverSpanID.description)
+            traceID: exchange.trace.traceID.description,
+            spanID: exchange.serverSpanID.description)
     }
 }

@@ -5,9 +5,9 @@ import Tracing
 import W3CTraceContext
 
 /// Spans: one SERVER span per request received (also for the ones the proxy answers
-/// itself), one CLIENT span per upstream attempt, child of it. The request path only
-/// fills a `PendingSpan` (ids, times, references); the span pipeline's thread builds the
-/// attributes. Nothing at all is recorded for an unsampled request: it only needs the
+/// itself), one CLIENT span per upstream attempt, child of it. The request path fills a
+/// `PendingSpan` (ids, times, references), which the worker describes straight into its
+/// batch of encoded spans (`SpanBatch`). Nothing at all is recorded for an unsampled request: it only needs the
 /// ids that its upstream `traceparent` carries.
 extension ClientSession {
     static func now() -> UInt64 { UInt64(Timestamp.wallNanoseconds()) }
@@ -25,21 +25,15 @@ extension ClientSession {
     /// Ends the open CLIENT span, if any. Read from the attempt and the exchange's
     /// request as they stand: the exchange itself may go on (a retry).
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
-        // Moved out, not copied.
         guard let attempt = exchange.attempt.take() else { return }
         guard exchange.trace.sampled else { return }
-        let details = PendingSpan.ClientDetails(
-            server: attempt.server, route: exchange.route, resendCount: attempt.number - 1, reused: attempt.reused, connectedNanoseconds: attempt.connectedNanoseconds,
-            firstByteNanoseconds: attempt.firstByteNanoseconds)
-        let trace = exchange.trace
         var span = PendingSpan(
-            role: .client(consume details), traceID: trace.traceID, spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
-            traceState: trace.traceState, flags: trace.flags, startNanoseconds: attempt.startNanoseconds,
-            endNanoseconds: Self.now(), head: exchange.head, routeTemplate: exchange.route?.template,
+            role: .client(attempt), spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
+            startNanoseconds: attempt.startNanoseconds, endNanoseconds: Self.now(), exchange: exchange,
             status: attempt.status ?? 0, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
             peer: spanPeer)
         span.tunnelEnd = exchange.machine.tunnelEnd
-        worker.record(consume span)
+        worker.record(span)
     }
 
     /// The exchange has ended (or its client is gone): its SERVER span, once, and its
@@ -64,11 +58,9 @@ extension ClientSession {
         let trace = worker.decideTrace(nil, peerIP: peerIP)
         let spanID = worker.ids.spanID()
         if trace.sampled {
-            let now = Self.now()
-            worker.record(PendingSpan(
-                role: .rejection, traceID: trace.traceID, spanID: spanID, parentSpanID: nil, traceState: nil,
-                flags: trace.flags, startNanoseconds: now, endNanoseconds: now, head: nil, routeTemplate: nil,
-                status: error.status, error: error, bytesIn: 0, bytesOut: 0, peer: spanPeer))
+            worker.record(RejectionSpan(
+                traceID: trace.traceID, spanID: spanID, flags: trace.flags, timeNanoseconds: Self.now(), error: error,
+                peer: spanPeer))
         }
         return (trace.traceID.description, spanID.description)
     }
@@ -99,14 +91,12 @@ extension ClientSession {
 
     /// The SERVER span of an exchange that has ended, with the headers to capture.
     private func serverSpan(_ summary: ExchangeSummary, response: CapturedResponse?) -> PendingSpan {
-        let capture = configuration.headerCapture
+        let exchange = summary.exchange
         var span = PendingSpan(
-            role: .server, traceID: summary.trace.traceID, spanID: summary.serverSpanID,
-            parentSpanID: summary.trace.parentSpanID, traceState: summary.trace.traceState, flags: summary.trace.flags,
-            startNanoseconds: UInt64(summary.startWallNanoseconds), endNanoseconds: Self.now(), head: summary.head,
-            routeTemplate: summary.route?.template, status: summary.status, error: summary.error,
-            bytesIn: summary.bytesIn, bytesOut: summary.bytesOut, peer: spanPeer, capture: capture,
-            response: response)
+            role: .server, spanID: exchange.serverSpanID, parentSpanID: exchange.trace.parentSpanID,
+            startNanoseconds: UInt64(exchange.startWallNanoseconds), endNanoseconds: Self.now(), exchange: exchange,
+            status: summary.status, error: summary.error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
+            peer: spanPeer, capture: configuration.headerCapture, response: response)
         span.tunnelEnd = summary.tunnelEnd
         return span
     }

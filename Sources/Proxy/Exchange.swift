@@ -9,13 +9,15 @@ import W3CTraceContext
 /// decoders, the head to send, the byte counts and the open attempt's times. Owned by
 /// its `ClientSession`; loop thread only.
 final class Exchange {
+    // What the request is, fixed when the exchange starts: the summary and the spans
+    // read these (the exchange is shared with them, not copied).
     let head: RequestHead
     let route: CompiledRoute?
-    let startWallNanoseconds: Int64
-    let startMonotonicNanoseconds: Int64
     /// The trace this request belongs to, decided before any span.
     let trace: TraceDecision
     let serverSpanID: SpanID
+    let startWallNanoseconds: Int64
+    let startMonotonicNanoseconds: Int64
 
     var machine: ExchangeMachine
 
@@ -62,21 +64,15 @@ final class Exchange {
     /// started).
     var summary: ExchangeSummary {
         ExchangeSummary(
-            head: head, route: route, trace: trace, serverSpanID: serverSpanID,
-            startWallNanoseconds: startWallNanoseconds, startMonotonicNanoseconds: startMonotonicNanoseconds,
-            status: machine.status, error: machine.failure.map(error), bytesIn: bytesIn, bytesOut: bytesOut,
-            server: server, attempts: machine.attempts, tunnelEnd: machine.tunnelEnd)
+            exchange: self, status: machine.status, error: machine.failure.map(error), bytesIn: bytesIn,
+            bytesOut: bytesOut, server: server, attempts: machine.attempts, tunnelEnd: machine.tunnelEnd)
     }
 }
 
-/// An exchange as it ended: the one thing spans and the access log read.
+/// An exchange as it ended: the one thing spans and the access log read, with the
+/// exchange's fixed facts (`head`, `route`, `trace`, ids, start times), never its I/O state.
 struct ExchangeSummary {
-    let head: RequestHead
-    let route: CompiledRoute?
-    let trace: TraceDecision
-    let serverSpanID: SpanID
-    let startWallNanoseconds: Int64
-    let startMonotonicNanoseconds: Int64
+    let exchange: Exchange
     /// The status the client got (0: none, the client went first).
     let status: Int
     let error: ProxyError?

@@ -4,47 +4,47 @@ import Libevent
 import Tracing
 import W3CTraceContext
 
-/// A finished span as the request path leaves it: ids, times and references to what the
-/// request already holds (its head bytes, the route, the error). Copying one is a few
-/// struct writes and retains; the attribute strings are built later, on the span
-/// pipeline's thread (`makeRecord`).
-struct PendingSpan: Sendable {
-    enum Role: Sendable {
+/// A span that describes itself to a `SpanWriter`: attributes, events and status as
+/// `tracing.md` lists them.
+protocol DescribedSpan {
+    func write<Writer: SpanWriter>(to writer: inout Writer)
+}
+
+extension DescribedSpan {
+    /// A `SpanRecord` (for the console and OTLP/JSON, and tests).
+    func makeRecord() -> SpanRecord {
+        var writer = SpanRecordWriter()
+        write(to: &writer)
+        return writer.records[0]
+    }
+}
+
+/// A finished span of a request as the request path leaves it: ids, times, the status,
+/// and the exchange it belongs to (its head and route, shared, not copied). It describes
+/// itself straight away, into the worker's `SpanBatch`.
+struct PendingSpan: DescribedSpan {
+    enum Role {
         /// The request as received.
         case server
-        /// One upstream attempt.
-        case client(ClientDetails)
-        /// A request rejected before its head could be parsed.
-        case rejection
-    }
-
-    struct ClientDetails: Sendable {
-        var server: UpstreamServer
-        /// The route, for the request target sent upstream (`url.full`), worked out on
-        /// the span pipeline's thread; or the target itself.
-        var route: CompiledRoute?
-        var upstreamTarget: [UInt8]? = nil
-        var resendCount: Int
-        var reused: Bool
-        var connectedNanoseconds: UInt64?
-        var firstByteNanoseconds: UInt64?
+        /// One upstream attempt: its server and the times noted on it (moved out of the
+        /// exchange as it ended).
+        case client(UpstreamAttempt)
     }
 
     var role: Role
-    var traceID: TraceID
     var spanID: SpanID
     var parentSpanID: SpanID?
-    var traceState: String?
-    var flags: TraceFlags
     var startNanoseconds: UInt64
     var endNanoseconds: UInt64
-    var head: RequestHead?
-    var routeTemplate: String?
+    /// The exchange's fixed facts: its trace, and its head and route, which are the span's
+    /// name and most of its attributes. Not optional: an optional reference was copied
+    /// through value witnesses at each `if let`.
+    var exchange: Exchange
     var status: Int
     var error: ProxyError?
     var bytesIn: UInt64
     var bytesOut: UInt64
-    /// The client's address and port, as text made once per connection.
+    /// The client's address and port, as text and as attributes, made once per connection.
     var peer: Peer
     /// What to capture, and the response head to capture from (SERVER spans only).
     var capture: HeaderCapture? = nil
@@ -52,88 +52,44 @@ struct PendingSpan: Sendable {
     /// Why the tunnel ended, for a request answered with 101.
     var tunnelEnd: TunnelEnd? = nil
 
-    /// The span name: `{method} {route}`, the method alone without a route, `HTTP` when
-    /// the method is unknown. In parts: the writer joins them (no `String` per span).
-    var name: SpanName {
-        guard let head else { return "HTTP" }
-        // The route bound first: a case made from the optional itself had it copied
-        // through its value witnesses, for every span.
-        guard let routeTemplate else { return .method(head.bytes[head.method], route: nil) }
-        return .method(head.bytes[head.method], route: routeTemplate)
+    /// The span name: `{method} {route}`, the method alone without a route; made once per
+    /// route for the usual methods (`CompiledRoute.spanNames`), per span for others.
+    var name: String {
+        let head = exchange.head
+        if let known = SpanText.knownMethodIndex(head.methodKind) {
+            return exchange.route?.spanNames[known] ?? SpanText.knownMethods[known].name
+        }
+        let method = head.methodString
+        return exchange.route.map { "\(method) \($0.template)" } ?? method
     }
 
-    /// A `SpanRecord` (for the in-memory store, the console and OTLP/JSON).
-    func makeRecord() -> SpanRecord {
-        var writer = SpanRecordWriter()
-        write(to: &writer)
-        return writer.records[0]
-    }
-
-    /// Describes the span to `writer`: attributes, events and status as
-    /// `tracing.md` lists them.
     func write<Writer: SpanWriter>(to writer: inout Writer) {
         switch role {
         case .server:
-            writer.begin(identity(.server), name: name, traceState: traceState)
+            writer.begin(identity(.server), name: name, traceState: exchange.trace.traceState)
             writeServer(to: &writer)
-        case .client(let details):
-            writer.begin(identity(.client), name: name, traceState: traceState)
-            writeClient(details, to: &writer)
-        case .rejection:
-            writer.begin(identity(.server), name: name, traceState: traceState)
-            writeRejection(to: &writer)
+        case .client(let attempt):
+            writer.begin(identity(.client), name: name, traceState: exchange.trace.traceState)
+            writeClient(attempt, to: &writer)
         }
     }
 
     private func identity(_ kind: SpanRecord.Kind) -> SpanIdentity {
         SpanIdentity(
-            traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, flags: flags, kind: kind,
-            startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds)
+            traceID: exchange.trace.traceID, spanID: spanID, parentSpanID: parentSpanID, flags: exchange.trace.flags,
+            kind: kind, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds)
     }
 
     /// SERVER: error status for 5xx and the proxy's own aborts (an upstream cut
     /// mid-body); 4xx leaves it unset.
     private func writeServer<Writer: SpanWriter>(to writer: inout Writer) {
-        if let head {
-            writer.attribute("http.request.method", utf8: head.bytes[head.method])
-            if head.path.isEmpty { writer.attribute("url.path", "/") } else { writer.attribute("url.path", utf8: head.bytes[head.path]) }
-            if let query = head.query {
-                if SpanText.needsRedaction(query: head.bytes[query]) {
-                    writer.attribute("url.query", SpanText.redactedQuery(head.string(query)))
-                } else {
-                    writer.attribute("url.query", utf8: head.bytes[query])
-                }
-            }
-            writer.attribute("network.protocol.version", SpanText.protocolVersion(head.version))
-            if let host = head.host {
-                let authority = head.bytes[host]
-                writer.attribute("server.address", utf8: SpanText.hostPart(authority))
-                if let port = SpanText.portPart(authority) { writer.attribute("server.port", port) }
-            }
-            if let agent = head.fields.first(where: { $0.kind == .userAgent }) {
-                writer.attribute("user_agent.original", utf8: head.bytes[agent.value])
-            }
-        }
-        writer.attribute("url.scheme", "http")
-        if let routeTemplate { writer.attribute("http.route", routeTemplate) }
-        writer.attribute("client.address", peer.host)
-        writer.attribute("network.peer.address", peer.host)
-        writer.attribute("network.peer.port", peer.port)
+        Self.writeRequest(exchange.head, to: &writer)
+        if let route = exchange.route { writer.attributes(route.spanAttributes) }
+        writer.attributes(peer.attributes)
         writer.attribute("http.request.body.size", Int(bytesIn))
         writer.attribute("http.response.body.size", Int(bytesOut))
         if status > 0 { writer.attribute("http.response.status_code", status) }
-        if let capture, let head {
-            for name in capture.request {
-                let values = head.fields.filter { head.string($0.name).lowercased() == name }.map { head.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.request.header.\(name)", .string(values.joined(separator: ", "))) }
-            }
-        }
-        if let capture, let response = response?.head {
-            for name in capture.response {
-                let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
-                if !values.isEmpty { writer.attribute("http.response.header.\(name)", .string(values.joined(separator: ", "))) }
-            }
-        }
+        if let capture { Self.writeCaptured(capture, request: exchange.head, response: response?.head, to: &writer) }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.status >= 500 || error.kind == .upstreamBodyTruncated || error.kind == .upstreamReset {
@@ -148,34 +104,35 @@ struct PendingSpan: Sendable {
         writer.end(status: spanStatus)
     }
 
-    /// The event a reused connection gets (a constant: no array per span).
-    private static let reusedAttributes: [SpanAttribute] = [.bool("hoptrace.connection.reused", true)]
+    /// The CLIENT span's events, encoded once.
+    private static let connectionReused = EncodedEvent(
+        "connection established", attributes: [.bool("hoptrace.connection.reused", true)])
+    private static let connectionEstablished = EncodedEvent("connection established")
+    private static let firstResponseByte = EncodedEvent("first response byte")
 
     private static let rootTarget: [UInt8] = [UInt8(ascii: "/")]
 
     /// CLIENT: error status for connect failures, timeouts, resets and 5xx.
-    private func writeClient<Writer: SpanWriter>(_ details: ClientDetails, to writer: inout Writer) {
-        if let head { writer.attribute("http.request.method", utf8: head.bytes[head.method]) }
-        writer.attributes(details.server.spanAttributes)
+    private func writeClient<Writer: SpanWriter>(_ attempt: UpstreamAttempt, to writer: inout Writer) {
+        writer.attribute("http.request.method", utf8: exchange.head.bytes[exchange.head.method])
+        writer.attributes(attempt.server.spanAttributes)
         let target: ArraySlice<UInt8>
-        if let upstreamTarget = details.upstreamTarget {
-            target = upstreamTarget[...]
-        } else if let route = details.route, let head {
-            if let range = HeaderPolicy.upstreamTargetRange(head, route: route) {
-                target = head.bytes[range]
+        if let route = exchange.route {
+            if let range = HeaderPolicy.upstreamTargetRange(exchange.head, route: route) {
+                target = exchange.head.bytes[range]
             } else {
-                target = HeaderPolicy.upstreamTarget(head, route: route)[...]
+                target = HeaderPolicy.upstreamTarget(exchange.head, route: route)[...]
             }
         } else {
             target = Self.rootTarget[...]
         }
         if SpanText.needsRedaction(target: target) {
-            writer.attribute("url.full", details.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
+            writer.attribute("url.full", attempt.server.origin + SpanText.redacted(String(decoding: target, as: UTF8.self)))
         } else {
-            writer.attribute("url.full", details.server.origin, utf8: target)
+            writer.attribute("url.full", attempt.server.origin, utf8: target)
         }
         if status > 0 { writer.attribute("http.response.status_code", status) }
-        if details.resendCount > 0 { writer.attribute("http.request.resend_count", details.resendCount) }
+        if attempt.number > 1 { writer.attribute("http.request.resend_count", attempt.number - 1) }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.side == .upstream {
@@ -185,35 +142,97 @@ struct PendingSpan: Sendable {
             writer.attribute("error.type", String(status))
             spanStatus = .error("upstream answered \(status)")
         }
-        if details.reused {
-            writer.event("connection established", timeNanoseconds: startNanoseconds, attributes: Self.reusedAttributes)
-        } else if let connected = details.connectedNanoseconds {
-            writer.event("connection established", timeNanoseconds: connected, attributes: [])
+        if attempt.reused {
+            writer.event(Self.connectionReused, timeNanoseconds: startNanoseconds)
+        } else if let connected = attempt.connectedNanoseconds {
+            writer.event(Self.connectionEstablished, timeNanoseconds: connected)
         }
-        if let firstByte = details.firstByteNanoseconds {
-            writer.event("first response byte", timeNanoseconds: firstByte, attributes: [])
+        if let firstByte = attempt.firstByteNanoseconds {
+            writer.event(Self.firstResponseByte, timeNanoseconds: firstByte)
         }
         writer.end(status: spanStatus)
     }
 
-    private func writeRejection<Writer: SpanWriter>(to writer: inout Writer) {
-        writer.attribute("client.address", peer.host)
-        writer.attribute("network.peer.address", peer.host)
-        writer.attribute("network.peer.port", peer.port)
-        writer.attribute("http.response.status_code", status)
-        if let error { writer.attribute("error.type", error.kind.rawValue) }
+    /// The SERVER span's attributes from the request head (borrowed, not copied).
+    private static func writeRequest<Writer: SpanWriter>(_ head: borrowing RequestHead, to writer: inout Writer) {
+        writer.attribute("http.request.method", utf8: head.bytes[head.method])
+        if head.path.isEmpty { writer.attribute("url.path", "/") } else { writer.attribute("url.path", utf8: head.bytes[head.path]) }
+        if let query = head.query {
+            if SpanText.needsRedaction(query: head.bytes[query]) {
+                writer.attribute("url.query", SpanText.redactedQuery(head.string(query)))
+            } else {
+                writer.attribute("url.query", utf8: head.bytes[query])
+            }
+        }
+        writer.attributes(SpanText.protocolAttributes(head.version))
+        if let host = head.host {
+            let authority = head.bytes[host]
+            if let split = Authority(splitting: authority) {
+                writer.attribute("server.address", utf8: authority[split.hostname])
+                if let port = split.port(in: authority) { writer.attribute("server.port", port) }
+            } else {
+                writer.attribute("server.address", utf8: authority)
+            }
+        }
+        for field in head.fields where field.kind == .userAgent {
+            writer.attribute("user_agent.original", utf8: head.bytes[field.value])
+            break
+        }
+    }
+
+    /// `http.request.header.*` and `http.response.header.*`: each named field's values
+    /// joined with `, `.
+    private static func writeCaptured<Writer: SpanWriter>(
+        _ capture: HeaderCapture, request: borrowing RequestHead, response: ResponseHead?, to writer: inout Writer
+    ) {
+        for name in capture.request {
+            let values = request.fields.filter { request.string($0.name).lowercased() == name }.map { request.string($0.value) }
+            if !values.isEmpty { writer.attribute("http.request.header.\(name)", .string(values.joined(separator: ", "))) }
+        }
+        guard let response else { return }
+        for name in capture.response {
+            let values = response.fields.filter { response.string($0.name).lowercased() == name }.map { response.string($0.value) }
+            if !values.isEmpty { writer.attribute("http.response.header.\(name)", .string(values.joined(separator: ", "))) }
+        }
+    }
+}
+
+/// The SERVER span of a request rejected before its head could be parsed (400, 408,
+/// 431 …): a new trace, named `HTTP`.
+struct RejectionSpan: DescribedSpan {
+    var traceID: TraceID
+    var spanID: SpanID
+    var flags: TraceFlags
+    var timeNanoseconds: UInt64
+    var error: ProxyError
+    var peer: Peer
+
+    func write<Writer: SpanWriter>(to writer: inout Writer) {
+        writer.begin(
+            SpanIdentity(
+                traceID: traceID, spanID: spanID, parentSpanID: nil, flags: flags, kind: .server,
+                startNanoseconds: timeNanoseconds, endNanoseconds: timeNanoseconds),
+            name: "HTTP", traceState: nil)
+        writer.attributes(peer.attributes)
+        writer.attribute("http.response.status_code", error.status)
+        writer.attribute("error.type", error.kind.rawValue)
         writer.end(status: .unset)
     }
 }
 
-/// A client's address, formatted once per connection (not per span).
-struct Peer: Sendable {
-    var host: String
-    var port: Int
+/// A client's address, formatted and encoded once per connection (not per span).
+final class Peer: Sendable {
+    let host: String
+    let port: Int
+    /// `client.address`, `network.peer.address` and `network.peer.port`.
+    let attributes: EncodedAttributes
 
     init(_ address: SocketAddress) {
         host = address.host
         port = address.port
+        attributes = EncodedAttributes([
+            .string("client.address", host), .string("network.peer.address", host), .int("network.peer.port", port),
+        ])
     }
 }
 
@@ -240,8 +259,30 @@ struct PeerIP: Sendable {
     }
 }
 
-/// Text helpers for span attributes.
+/// Text helpers for span names and attributes.
 enum SpanText {
+    /// The methods whose span names are made once per route.
+    static let knownMethods: [(method: HTTPMethod, name: String)] = [
+        (.get, "GET"), (.head, "HEAD"), (.post, "POST"), (.put, "PUT"), (.delete, "DELETE"),
+        (.options, "OPTIONS"), (.trace, "TRACE"), (.patch, "PATCH"), (.connect, "CONNECT"),
+    ]
+
+    /// `method`'s place in `knownMethods`; nil for another method.
+    static func knownMethodIndex(_ method: HTTPMethod) -> Int? {
+        switch method {
+        case .get: 0
+        case .head: 1
+        case .post: 2
+        case .put: 3
+        case .delete: 4
+        case .options: 5
+        case .trace: 6
+        case .patch: 7
+        case .connect: 8
+        case .other: nil
+        }
+    }
+
     /// Query values that carry credentials or signatures are replaced by `REDACTED`
     /// (semantic conventions, `url.query`).
     static let sensitiveQueryKeys: Set<String> = [
@@ -262,15 +303,22 @@ enum SpanText {
         return String(target[..<mark]) + "?" + redactedQuery(String(target[target.index(after: mark)...]))
     }
 
-    /// `network.protocol.version`: a constant for the versions the proxy takes (formatting
-    /// `major.minor` for every span cost more than the rest of the attribute).
-    static func protocolVersion(_ version: HTTPVersion) -> String {
+    /// `network.protocol.version` and `url.scheme`, encoded once for the versions the
+    /// proxy takes.
+    static func protocolAttributes(_ version: HTTPVersion) -> EncodedAttributes {
         switch version {
-        case .http11: "1.1"
-        case .http10: "1.0"
-        default: version.description
+        case .http11: http11Attributes
+        case .http10: http10Attributes
+        default: EncodedAttributes([.string("network.protocol.version", version.description), .string("url.scheme", "http")])
         }
     }
+
+    private static let http11Attributes = EncodedAttributes([
+        .string("network.protocol.version", "1.1"), .string("url.scheme", "http"),
+    ])
+    private static let http10Attributes = EncodedAttributes([
+        .string("network.protocol.version", "1.0"), .string("url.scheme", "http"),
+    ])
 
 
     /// True when a target's query has a key whose value `redactedQuery` replaces.
@@ -284,16 +332,6 @@ enum SpanText {
             guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { return false }
             return sensitiveQueryKeys.contains(String(decoding: pair[..<equals], as: UTF8.self).lowercased())
         }
-    }
-
-    /// The host of `host[:port]` or `[v6]:port`.
-    static func hostPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Bytes.SubSequence {
-        guard let split = Authority(splitting: authority) else { return authority[...] }
-        return authority[split.hostname]
-    }
-
-    static func portPart<Bytes: BidirectionalCollection<UInt8>>(_ authority: Bytes) -> Int? {
-        Authority(splitting: authority)?.port(in: authority)
     }
 }
 

@@ -7,7 +7,11 @@ import ProxyCore
 /// A failure in words: `ProxyFailure` (status, side, `error.type`, retry rule, all decided
 /// in ProxyCore) with the sentence the client's error page, the span's status message and
 /// the logs carry, naming the server where one is involved.
-public struct ProxyError: Error, Sendable, Equatable {
+///
+/// A class: failures are rare, and an exchange and its spans carry an optional one
+/// that is almost always nil, which a reference copies for nothing (the enum inside
+/// was copied through generic value witnesses, nil or not, for every span).
+public final class ProxyError: Error, Sendable, Equatable {
     public let failure: ProxyFailure
     public let message: String
 
@@ -16,13 +20,17 @@ public struct ProxyError: Error, Sendable, Equatable {
         self.message = message
     }
 
+    public static func == (left: ProxyError, right: ProxyError) -> Bool {
+        left.failure == right.failure && left.message == right.message
+    }
+
     public var kind: ProxyFailure.Kind { failure.kind }
     public var side: ProxyFailure.Side { failure.side }
     public var status: Int { failure.status }
 
     /// `server`: the upstream server as configured (for upstream failures); `group`: the
     /// route's upstream group (for `unresolved`, which names what does not resolve).
-    public init(_ failure: ProxyFailure, server: String?, group: UpstreamGroup? = nil) {
+    public convenience init(_ failure: ProxyFailure, server: String?, group: UpstreamGroup? = nil) {
         let server = server ?? "?"
         let message: String = switch failure {
         case .malformedRequest(let error): error.reason

@@ -1,5 +1,6 @@
 import Config
 import HTTP1
+import Tracing
 
 /// One compiled route: byte strings ready for matching a request without `String`s.
 /// A final class: an exchange, its spans and its summary each hold the route with one
@@ -22,6 +23,11 @@ public final class CompiledRoute: Sendable {
     /// The route's path as span names and `http.route` show it: `/api/*` for a prefix,
     /// the path itself for an exact route. Never the raw request path.
     public let template: String
+    /// `http.route`, encoded once.
+    let spanAttributes: EncodedAttributes
+    /// `{method} {template}` for each method `SpanText.knownMethods` names: span names
+    /// made once, not per span.
+    let spanNames: [String]
 
     public init(name: String, host: HostPattern, path: [UInt8], isPrefix: Bool, stripPrefix: Bool, upstream: UpstreamGroup) {
         self.name = name
@@ -31,7 +37,10 @@ public final class CompiledRoute: Sendable {
         self.stripPrefix = stripPrefix
         self.upstream = upstream
         let text = String(decoding: path, as: UTF8.self)
-        template = isPrefix && text != "/" ? (text.hasSuffix("/") ? text + "*" : text + "/*") : text
+        let template = isPrefix && text != "/" ? (text.hasSuffix("/") ? text + "*" : text + "/*") : text
+        self.template = template
+        spanAttributes = EncodedAttributes([.string("http.route", template)])
+        spanNames = SpanText.knownMethods.map { "\($0.name) \(template)" }
     }
 
     /// Whether `path` (the request's path bytes) falls under this route. A prefix matches

@@ -11,19 +11,19 @@ import Glibc
 /// thread of its own; and requests the receiver took on to the exporter, when it
 /// forwards them.
 ///
-/// Workers submit a batch at a time (one lock per batch, never per span). The queue is
-/// bounded (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048 spans): when it is full, spans are
-/// dropped and counted, so a slow exporter never slows a request or grows memory. The
-/// pipeline thread wakes on its tick or when a good share of a batch is queued, and
-/// encodes the spans in the form the exporter takes: OTLP protobuf straight from the
-/// pending spans, or records. The store gets the same protobuf, with each span's facts
-/// noted as it is encoded (one description per span for both).
+/// Workers describe their spans in the forms the pipeline takes (`forms`: OTLP protobuf,
+/// with each span's facts for the store, or records) and submit a batch at a time (one
+/// lock per batch, never per span). The queue is bounded (`OTEL_BSP_MAX_QUEUE_SIZE`,
+/// default 2048 spans): a batch that does not fit is dropped and its spans counted, so a
+/// slow exporter never slows a request or grows memory. The pipeline thread wakes on its
+/// tick or when a good share of the queue is filled, and gives each batch to the store
+/// and the exporter.
 ///
 /// `@unchecked Sendable`: the queue is behind a `Mutex`; `thread` and the pipe are set
 /// in `init` and only read afterwards, except by `shutdown()`, called once by the owner.
 final class SpanPipeline: @unchecked Sendable {
     private struct Queue {
-        var batches: [[PendingSpan]] = []
+        var batches: [SpanBatch] = []
         var queued = 0
         var dropped = 0
         var exported = 0
@@ -38,9 +38,13 @@ final class SpanPipeline: @unchecked Sendable {
     /// Queued spans that wake the pipeline thread before its tick.
     private let wakeThreshold: Int
     private let exporter: (any SpanExporter)?
-    /// The exporter again when it takes spans encoded as OTLP protobuf: they are then
-    /// encoded straight from the pending spans, with no records in between.
+    /// The exporter again when it takes spans encoded as OTLP protobuf.
     private let encodingExporter: OTLPHTTPExporter?
+    /// What the workers' batches hold.
+    private let forms: SpanBatch.Forms
+    /// The spans a worker describes before it submits them: as many as an export takes,
+    /// so that the exporter takes a batch over whole; at most a quarter of the queue.
+    let batchSize: Int
     /// The exporter again when it speaks OTLP: received requests can be forwarded.
     private let otlpExporter: OTLPHTTPExporter?
     /// Where the explorer reads the proxy's spans, with the source they are filed under.
@@ -64,6 +68,10 @@ final class SpanPipeline: @unchecked Sendable {
         wakeThreshold = max(1, min(512, capacity / 4))
         otlpExporter = exporter as? OTLPHTTPExporter
         encodingExporter = otlpExporter?.takesEncodedSpans == true ? otlpExporter : nil
+        forms = SpanBatch.Forms(
+            protobuf: encodingExporter != nil || store != nil, facts: store != nil,
+            records: exporter != nil && encodingExporter == nil)
+        batchSize = max(1, min(encodingExporter?.batchSize ?? 64, capacity / 4))
         self.logger = logger
         _ = pipe(&wakePipe)
         _ = fcntl(wakePipe[0], F_SETFL, fcntl(wakePipe[0], F_GETFL) | O_NONBLOCK)
@@ -98,24 +106,24 @@ final class SpanPipeline: @unchecked Sendable {
         }
     }
 
-    /// Takes a batch from a worker, or drops what does not fit. Never blocks.
-    func submit(_ batch: [PendingSpan]) {
+    /// An empty batch for a worker to describe its spans into, with room for `bytes` of
+    /// protobuf.
+    func makeBatch(bytes: Int) -> SpanBatch {
+        SpanBatch(forms, writer: encodingExporter?.makeSpanWriter(capacity: bytes) ?? OTLPSpanWriter(headroom: 0, capacity: bytes))
+    }
+
+    /// Takes a batch from a worker, or drops it when it does not fit whole. Never blocks.
+    func submit(_ batch: SpanBatch) {
+        let count = batch.count
         let wake = queue.withLock { state -> Bool in
-            guard !state.stopping else {
-                state.dropped += batch.count
+            guard !state.stopping, state.queued + count <= capacity else {
+                state.dropped += count
                 return false
             }
-            let room = capacity - state.queued
-            if room <= 0 {
-                state.dropped += batch.count
-                return false
-            }
-            let accepted = batch.count <= room ? batch : Array(batch.prefix(room))
-            state.dropped += batch.count - accepted.count
-            state.batches.append(accepted)
-            state.queued += accepted.count
-            // Wake the thread for a good share of a batch, not for each submission.
-            return state.queued >= wakeThreshold && state.queued - accepted.count < wakeThreshold
+            state.batches.append(batch)
+            state.queued += count
+            // Wake the thread for a good share of the queue, not for each submission.
+            return state.queued >= wakeThreshold && state.queued - count < wakeThreshold
         }
         if wake {
             var byte: UInt8 = 1
@@ -157,46 +165,25 @@ final class SpanPipeline: @unchecked Sendable {
     static let tickMilliseconds: Int32 = 250
 
     /// Gives the spans to the store and the exporter in the form each takes; returns how many.
-    private func hand(_ batches: consuming [[PendingSpan]]) -> Int {
-        var batches = batches
-        let count = batches.reduce(0) { $0 + $1.count }
-        guard count > 0 else {
-            exporter?.export([])  // the tick: the exporter sends on its schedule
-            return 0
-        }
-        if let encodingExporter, store == nil {
-            // The usual case: encoded straight into the pending export.
-            encodingExporter.export { writer in Self.forEachSpan(in: &batches) { $0.write(to: &writer) } }
-            return count
-        }
-        // The store takes protobuf with each span's facts; a JSON or console exporter takes
-        // records. Each span is described once to each, in one pass.
-        var encoded = store == nil ? nil : FactsRecordingWriter(OTLPSpanWriter())
-        var records = encodingExporter == nil && exporter != nil ? SpanRecordWriter() : nil
-        Self.forEachSpan(in: &batches) { span in
-            if encoded != nil { span.write(to: &encoded!) }
-            if records != nil { span.write(to: &records!) }
-        }
-        if let store, let encoded {
-            store.add(encoded: encoded.inner.spans, facts: encoded.facts, source: proxySource)
-            encodingExporter?.export(encoded: encoded.inner.spans)
-        }
-        if let exporter, let records { exporter.export(records.records) }
-        return count
-    }
-
-    /// Hands each span to `body`, in order, moved out of its batch; `batches` is left
-    /// empty. Reading a span in place (`batch[index]`, or through a buffer pointer) makes
-    /// the compiler copy it, retaining and releasing all it refers to, as it cannot tell
-    /// that the writer leaves the batch alone. A span moved out costs only the release the
-    /// batch would have cost anyway. Each batch is reversed through its buffer pointer,
-    /// whose swaps are moves (`Array.reverse()` copies), and then taken from the end.
-    private static func forEachSpan(in batches: inout [[PendingSpan]], _ body: (PendingSpan) -> Void) {
+    /// `batches` is left empty: each batch is moved out, and its protobuf moved on to the
+    /// exporter, so that no copy of it stays referenced and the exporter writes the
+    /// request around the spans in place.
+    private func hand(_ batches: inout [SpanBatch]) -> Int {
+        var count = 0
         batches.reverse()
         while var batch = batches.popLast() {
-            batch.withUnsafeMutableBufferPointer { $0.reverse() }
-            while let span = batch.popLast() { body(span) }
+            count += batch.count
+            if let store, let encoded = batch.encoded, let facts = batch.facts {
+                store.add(encoded: encoded, facts: facts, source: proxySource)
+            }
+            if let encodingExporter, let encoded = batch.takeEncoded() {
+                encodingExporter.export(encoded: consume encoded)
+            } else if let exporter, let records = batch.spanRecords {
+                exporter.export(records)
+            }
         }
+        if count == 0 { exporter?.export([]) }  // the tick: the exporter sends on its schedule
+        return count
     }
 
     private func run() {
@@ -204,7 +191,7 @@ final class SpanPipeline: @unchecked Sendable {
         while true {
             var entry = pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, Self.tickMilliseconds) > 0 { _ = read(wakePipe[0], &scratch, scratch.count) }
-            let (batches, forwarded, stopping) = queue.withLock { state -> ([[PendingSpan]], [(request: [UInt8], spans: Int)], Bool) in
+            var (batches, forwarded, stopping) = queue.withLock { state -> ([SpanBatch], [(request: [UInt8], spans: Int)], Bool) in
                 let taken = state.batches
                 state.batches.removeAll()
                 state.queued = 0
@@ -214,7 +201,7 @@ final class SpanPipeline: @unchecked Sendable {
                 return (taken, forwarded, state.stopping)
             }
             for (request, spans) in forwarded { otlpExporter?.forward(request, spanCount: spans) }
-            let count = hand(batches)
+            let count = hand(&batches)
             let dropped = queue.withLock { state -> Int in
                 state.exported += count
                 return state.dropped

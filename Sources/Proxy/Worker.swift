@@ -35,10 +35,12 @@ final class Worker: @unchecked Sendable {
     /// Where heads are written before they go to a connection's output: one per worker,
     /// cleared for each head, so writing a head allocates nothing.
     var scratch = HeadWriter(capacity: 4096)
-    /// Finished spans waiting to be handed over as one batch.
-    private var spanBuffer: [PendingSpan] = []
+    /// Finished spans, described, waiting to be handed over as one batch.
+    private var spanBatch: SpanBatch?
+    /// The room a new batch starts with: what the last full one took, and some, so that a
+    /// batch is written without growing (each growth copies it).
+    private var spanBatchBytes = 64 * 1024
     private var spanFlushTimer: Timer?
-    static let spanBatchSize = 64
     static let spanFlushMilliseconds = 500
 
     init(
@@ -175,22 +177,24 @@ final class Worker: @unchecked Sendable {
             sampler: sampler, newTraceID: { ids.traceID() })
     }
 
-    /// Keeps a finished span; a full batch (or the flush timer) goes to the exporter.
-    func record(_ span: consuming PendingSpan) {
-        guard tracing.pipeline != nil else { return }
-        spanBuffer.append(span)
-        if spanBuffer.count >= Self.spanBatchSize {
+    /// Describes a finished span into the batch; a full batch (or the flush timer) goes to
+    /// the span pipeline.
+    func record(_ span: some DescribedSpan) {
+        guard let pipeline = tracing.pipeline else { return }
+        if spanBatch == nil { spanBatch = pipeline.makeBatch(bytes: spanBatchBytes) }
+        spanBatch!.add(span)
+        if spanBatch!.count >= pipeline.batchSize {
+            let used = spanBatch!.encodedByteCount
+            spanBatchBytes = min(max(used + used / 8, 16 * 1024), 4 * 1024 * 1024)
             flushSpans()
-        } else if spanBuffer.count == 1 {
+        } else if spanBatch!.count == 1 {
             if spanFlushTimer == nil { spanFlushTimer = Timer(loop: loop) { [unowned self] in flushSpans() } }
             spanFlushTimer?.schedule(milliseconds: Self.spanFlushMilliseconds)
         }
     }
 
     func flushSpans() {
-        guard !spanBuffer.isEmpty, let pipeline = tracing.pipeline else { return }
-        let batch = spanBuffer
-        spanBuffer.removeAll(keepingCapacity: true)
+        guard let batch = spanBatch.take(), let pipeline = tracing.pipeline else { return }
         spanFlushTimer?.cancel()
         pipeline.submit(batch)
     }

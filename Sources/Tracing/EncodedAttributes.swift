@@ -16,3 +16,28 @@ public struct EncodedAttributes: Sendable {
         protobuf = writer.finish()
     }
 }
+
+/// An event that is the same on every span that has it but for its time (the proxy's
+/// own: a connection established, the first response byte), encoded once where it is
+/// made: the OTLP writer copies its bytes into each span in one piece and writes the
+/// time into them; other writers get a `SpanEvent`.
+public struct EncodedEvent: Sendable {
+    public let name: String
+    public let attributes: [SpanAttribute]
+    /// The event as a span's `events` field (11), its time zero.
+    let protobuf: [UInt8]
+    /// Where the time's eight bytes are in `protobuf`.
+    let timeOffset: Int
+
+    public init(_ name: String, attributes: [SpanAttribute] = []) {
+        self.name = name
+        self.attributes = attributes
+        var writer = OTLPSpanWriter()
+        writer.event(SpanEvent(name: name, timeNanoseconds: 0, attributes: attributes))
+        protobuf = writer.spans.writer.bytes  // an event alone, not a span: no end marked
+        // The field's tag, its length, then time_unix_nano's tag (1, fixed 64 bits).
+        var lengthEnd = 1
+        while protobuf[lengthEnd] & 0x80 != 0 { lengthEnd += 1 }
+        timeOffset = lengthEnd + 2
+    }
+}

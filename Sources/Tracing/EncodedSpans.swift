@@ -15,16 +15,18 @@ public struct EncodedSpans: Sendable {
     /// Where the first span not yet taken starts.
     private var start: Int
     /// Bytes kept free ahead of the first span written into new storage.
-    private let headroom: Int
-    private static let initialCapacity = 64 * 1024
+    let headroom: Int
+    public static let initialCapacity = 64 * 1024
 
     public init() {
         self.init(headroom: 0)
     }
 
-    init(headroom: Int) {
+    /// `capacity`: the bytes expected, headroom included (the storage grows beyond it by
+    /// doubling, copying what it holds).
+    init(headroom: Int, capacity: Int = initialCapacity) {
         self.headroom = headroom
-        writer = Self.emptyWriter(headroom: headroom, capacity: Self.initialCapacity)
+        writer = Self.emptyWriter(headroom: headroom, capacity: max(capacity, headroom + 16))
         start = headroom
     }
 
@@ -35,6 +37,9 @@ public struct EncodedSpans: Sendable {
     }
 
     public var count: Int { ends.count - firstEnd }
+
+    /// The bytes its storage holds, the room ahead included.
+    public var storedByteCount: Int { writer.count }
     public var isEmpty: Bool { count == 0 }
 
     /// All the spans' bytes.
@@ -113,12 +118,32 @@ public struct EncodedSpans: Sendable {
         return body
     }
 
-    /// Appends copies of `other`'s spans.
-    public mutating func append(contentsOf other: EncodedSpans) {
-        guard !other.isEmpty else { return }
+    /// The room ahead of the first span.
+    var roomAhead: Int { start }
+
+    /// All its spans' storage, handed over in place, with `headerLength` bytes (at most
+    /// `roomAhead`) written by `header` in the room ahead of them.
+    consuming func takeAll(headerLength: Int = 0, header: (inout ProtobufCursor) -> Void = { _ in }) -> ExportBody.Piece {
+        precondition(headerLength <= start, "no room for the header")
+        let end = start + byteCount(ofFirst: count)
+        if headerLength > 0 { writer.overwrite(at: start - headerLength, reserving: headerLength, header) }
+        return ExportBody.Piece(writer: writer, range: (start - headerLength)..<end)
+    }
+
+    /// A copy of the first `count` spans' bytes.
+    func copy(ofFirst count: Int) -> ExportBody.Piece {
+        var copy = ProtobufWriter(capacity: byteCount(ofFirst: count))
+        withUnsafeBytes(ofFirst: count) { copy.append($0) }
+        return ExportBody.Piece(writer: copy, range: 0..<copy.count)
+    }
+
+    /// Appends copies of `other`'s spans (its first `count`).
+    public mutating func append(contentsOf other: EncodedSpans, first count: Int? = nil) {
+        let count = min(count ?? other.count, other.count)
+        guard count > 0 else { return }
         let shift = writer.count - other.start
-        other.withUnsafeBytes(ofFirst: other.count) { writer.append($0) }
-        for index in other.firstEnd..<other.ends.count { ends.append(other.ends[index] + shift) }
+        other.withUnsafeBytes(ofFirst: count) { writer.append($0) }
+        for index in other.firstEnd..<(other.firstEnd + count) { ends.append(other.ends[index] + shift) }
     }
 
     mutating func markEnd() {

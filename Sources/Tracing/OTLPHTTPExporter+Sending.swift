@@ -120,7 +120,7 @@ extension OTLPHTTPExporter {
     ) -> Outcome? {
         do throws(SystemError) {
             try connection.write(requestHead(bodyLength: body.count), deadline: deadline)
-            try body.withUnsafeBytes { (raw) throws(SystemError) in try connection.write(raw, deadline: deadline) }
+            try body.forEachPiece { (raw) throws(SystemError) in try connection.write(raw, deadline: deadline) }
             guard let (outcome, reusable) = try readResponse(connection, deadline: deadline) else { return nil }
             if reusable { sender.connection = connection }
             return outcome

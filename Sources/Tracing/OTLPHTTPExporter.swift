@@ -64,7 +64,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
     let pausedUntil = Atomic<UInt64>(0)
     /// Spans waiting for a full batch or the schedule: encoded already (protobuf), or as
     /// records (JSON).
-    private var pending: OTLPSpanWriter
+    private var pending: EncodedSpanQueue
     private var pendingRecords: [SpanRecord] = []
     /// Received requests to send on (`forward`), protobuf.
     private var forwarded: [(request: [UInt8], spans: Int)] = []
@@ -84,7 +84,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         self.settings = settings
         self.resource = resource
         self.preamble = OTLPEncoder.Preamble(resource)
-        pending = OTLPSpanWriter(headroom: preamble.maximumHeaderLength)
+        pending = EncodedSpanQueue(headroom: preamble.maximumHeaderLength)
         self.logger = logger
         senders = ExportSenders(limit: max(1, settings.maxConcurrentExports))
     }
@@ -99,30 +99,39 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         if !spans.isEmpty { counters.withLock { $0.queuedSpans += spans.count } }
         if settings.json {
             pendingRecords.append(contentsOf: spans)
-        } else {
-            for span in spans { span.write(to: &pending) }
+        } else if !spans.isEmpty {
+            var writer = makeSpanWriter()
+            for span in spans { span.write(to: &writer) }
+            pending.append(writer.spans)
         }
         sendWhatIsDue()
     }
 
-    /// Spans written by `encode` straight into the pending export. Only when
-    /// `takesEncodedSpans`.
-    public func export(encoding encode: (inout OTLPSpanWriter) -> Void) {
+    /// Spans already encoded (by a worker; the span pipeline gave them to the store too).
+    /// Only when `takesEncodedSpans`. Spans written by a `makeSpanWriter()` writer are
+    /// sent as they lie when an export takes them whole; others are copied first.
+    public func export(encoded spans: consuming EncodedSpans) {
         precondition(takesEncodedSpans, "OTLP/JSON takes span records")
-        let before = pending.spans.count
-        encode(&pending)
-        counters.withLock { $0.queuedSpans += pending.spans.count - before }
+        let count = spans.count
+        if spans.headroom == pending.headroom {
+            pending.append(consume spans)  // referenced once: an export can take it in place
+        } else {
+            var copy = makeSpanWriter()
+            copy.spans.append(contentsOf: spans)
+            pending.append(copy.spans)
+        }
+        counters.withLock { $0.queuedSpans += count }
         sendWhatIsDue()
     }
 
-    /// Spans already encoded (by the span pipeline, which also gave them to the store).
-    /// Only when `takesEncodedSpans`.
-    public func export(encoded spans: EncodedSpans) {
-        precondition(takesEncodedSpans, "OTLP/JSON takes span records")
-        pending.spans.append(contentsOf: spans)
-        counters.withLock { $0.queuedSpans += spans.count }
-        sendWhatIsDue()
+    /// A writer whose spans `export(encoded:)` can take without a copy: room is kept ahead
+    /// of them for the export request's resource and scope.
+    public func makeSpanWriter(capacity: Int = EncodedSpans.initialCapacity) -> OTLPSpanWriter {
+        OTLPSpanWriter(headroom: preamble.maximumHeaderLength, capacity: capacity)
     }
+
+    /// How many spans an export carries (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    public var batchSize: Int { settings.maxExportBatchSize }
 
     /// A request the receiver took from another service, sent on as it came (protobuf
     /// requests concatenate; for OTLP/JSON its resource spans are written as JSON), with
@@ -133,7 +142,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         sendWhatIsDue()
     }
 
-    private var pendingCount: Int { settings.json ? pendingRecords.count : pending.spans.count }
+    private var pendingCount: Int { settings.json ? pendingRecords.count : pending.count }
 
     /// As many exports as there are free senders: full batches (larger when spans piled
     /// up), forwarded requests, and a partial batch when the schedule delay has passed.
@@ -166,7 +175,8 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
 
     /// How many pending spans the next export takes: a batch, or when spans piled up while
     /// the senders were busy, a share of them across the free senders, within
-    /// `maxExportBytes` (protobuf: counted exactly; JSON: about 1 KB a span).
+    /// `maxExportBytes` (protobuf: counted exactly, and cut where a batch a worker
+    /// encoded ends when one does; JSON: about 1 KB a span).
     private func batchSize(freeSenders: Int) -> Int {
         let share = (pendingCount + freeSenders - 1) / freeSenders
         var count = max(settings.maxExportBatchSize, min(share, pendingCount))
@@ -178,9 +188,10 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             var high = count
             while low < high {
                 let middle = (low + high + 1) / 2
-                if pending.spans.byteCount(ofFirst: middle) <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
+                if pending.byteCount(ofFirst: middle) <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
             }
-            count = low
+            // Whole batches as they came, when they fit: sent without a copy.
+            count = pending.batchAligned(low)
         }
         return min(count, pendingCount)
     }
@@ -278,7 +289,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         if settings.json {
             pendingRecords.removeFirst(min(count, pendingRecords.count))
         } else {
-            pending.spans.removeFirst(count)
+            pending.removeFirst(count)
         }
     }
 
@@ -291,7 +302,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
             body = ExportBody(OTLPJSONEncoder.encode(Array(pendingRecords.prefix(count)), resource: resource))
             dropPending(count)
         } else {
-            body = pending.spans.takeRequest(count, preamble: preamble)
+            body = pending.takeRequest(count, preamble: preamble)
         }
         if settings.gzip, let compressed = body.withUnsafeBytes({ Gzip.compress($0) }) { body = ExportBody(compressed) }
         dispatch(ExportSenders.Job(body: body, spanCount: count, forwarded: false))

@@ -1,12 +1,12 @@
 /// Encodes spans straight into OTLP protobuf (`EncodedSpans`), field by field as the
 /// span describes itself: no record, no `String` per attribute or name.
 ///
-/// This runs on the span pipeline's thread for every span, so each call writes its
+/// This runs on a worker's thread for every span, so each call writes its
 /// fields in one go (`ProtobufWriter.write(reserving:_:)`), lengths worked out first;
 /// only the span and its events are nested messages whose length is filled in at the
 /// end. The bytes are the minimal encoding, the same whichever way a span is described
 /// (`SpanEncodingTests` pins them).
-public struct OTLPSpanWriter: SpanWriter {
+public struct OTLPSpanWriter: SpanWriter, Sendable {
     public internal(set) var spans: EncodedSpans
     /// Where the open span's length goes.
     private var spanStart = 0
@@ -20,11 +20,12 @@ public struct OTLPSpanWriter: SpanWriter {
 
     /// `headroom`: room kept ahead of the spans for an export request's resource and
     /// scope (`EncodedSpans.takeRequest`).
-    init(headroom: Int) {
-        spans = EncodedSpans(headroom: headroom)
+    /// `capacity`: the bytes expected (the storage grows by doubling beyond it).
+    public init(headroom: Int, capacity: Int = EncodedSpans.initialCapacity) {
+        spans = EncodedSpans(headroom: headroom, capacity: capacity)
     }
 
-    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
+    public mutating func begin(_ identity: SpanIdentity, name: String, traceState: String?) {
         flags = UInt32(identity.flags.rawValue)
         // ScopeSpans.spans = 2 (a one-byte tag, then the length, filled in by `end`);
         // Span.trace_id = 1, span_id = 2.
@@ -40,36 +41,23 @@ public struct OTLPSpanWriter: SpanWriter {
             cursor.raw(identity.spanID.bytes)
         }
         if let traceState { spans.writer.stringField(3, traceState) }
-        switch name {
-        case .text(let text):
-            ProtobufWriter.withUTF8(text) { writeDescription(identity, name: $0, route: nil) }
-        case .method(let method, let route):
-            method.withUnsafeBytes { method in
-                guard let route else { return writeDescription(identity, name: method, route: nil) }
-                ProtobufWriter.withUTF8(route) { writeDescription(identity, name: method, route: $0) }
-            }
-        }
+        ProtobufWriter.withUTF8(name) { writeDescription(identity, name: $0) }
     }
 
-    /// Span.parent_span_id = 4, name = 5 (`name`, then a space and `route` when given),
-    /// kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8.
-    private mutating func writeDescription(_ identity: SpanIdentity, name: UnsafeRawBufferPointer, route: UnsafeRawBufferPointer?) {
-        let nameLength = name.count + (route.map { 1 + $0.count } ?? 0)
+    /// Span.parent_span_id = 4, name = 5, kind = 6, start_time_unix_nano = 7,
+    /// end_time_unix_nano = 8.
+    private mutating func writeDescription(_ identity: SpanIdentity, name: UnsafeRawBufferPointer) {
         let kind = UInt64(identity.kind.rawValue)
-        spans.writer.write(reserving: 10 + ProtobufWriter.lengthDelimitedSize(5, nameLength) + 2 + 18) { cursor in
+        spans.writer.write(reserving: 10 + ProtobufWriter.lengthDelimitedSize(5, name.count) + 2 + 18) { cursor in
             if let parent = identity.parentSpanID {
                 cursor.tag(4, .lengthDelimited)
                 cursor.byte(8)
                 cursor.raw(parent.bytes)
             }
-            if nameLength > 0 {  // proto3: an empty string is not written
+            if !name.isEmpty {  // proto3: an empty string is not written
                 cursor.tag(5, .lengthDelimited)
-                cursor.varint(nameLength)
+                cursor.varint(name.count)
                 cursor.bytes(name)
-                if let route {
-                    cursor.byte(UInt8(ascii: " "))
-                    cursor.bytes(route)
-                }
             }
             if kind != 0 {
                 cursor.tag(6, .varint)
@@ -148,11 +136,15 @@ public struct OTLPSpanWriter: SpanWriter {
         }
     }
 
-    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
-        guard let bytes = Self.utf8(name) else {
-            return event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
+    /// Its bytes copied in one piece, the time written into them.
+    public mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64) {
+        let timeOffset = event.timeOffset
+        event.protobuf.withUnsafeBytes { template in
+            spans.writer.write(reserving: template.count) { cursor in
+                cursor.bytes(template)
+                cursor.put(fixed64: timeNanoseconds, at: timeOffset)
+            }
         }
-        writeEvent(name: bytes, timeNanoseconds: timeNanoseconds, attributes: attributes)
     }
 
     /// Span.events = 11 { time_unix_nano = 1, name = 2, attributes = 3 }. Without

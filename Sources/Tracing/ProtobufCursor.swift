@@ -56,6 +56,12 @@ struct ProtobufCursor {
         offset &+= 4
     }
 
+    /// Writes over eight bytes already written, at `position`.
+    @inline(__always)
+    func put(fixed64 value: UInt64, at position: Int) {
+        base.storeBytes(of: value.littleEndian, toByteOffset: position, as: UInt64.self)
+    }
+
     /// Leaves room for a length written later (`ProtobufWriter.endMessage`).
     @inline(__always)
     mutating func skip(_ count: Int) {

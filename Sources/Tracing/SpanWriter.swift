@@ -27,33 +27,6 @@ public struct SpanIdentity: Sendable, Equatable {
     }
 }
 
-/// A span's name as a writer receives it. The proxy names its spans `{method} {route}`
-/// and passes the method as the request head's bytes beside the route, so that the OTLP
-/// writer copies both straight into the span and no `String` is made per span; `string`
-/// joins them, for a record.
-public enum SpanName: Sendable, Equatable, ExpressibleByStringLiteral {
-    case text(String)
-    /// The method's bytes as received, then a space and the route when there is one.
-    case method(ArraySlice<UInt8>, route: String?)
-
-    public init(stringLiteral value: String) {
-        self = .text(value)
-    }
-
-    public var string: String {
-        switch self {
-        case .text(let text): text
-        case .method(let method, let route?): String(decoding: method, as: UTF8.self) + " " + route
-        case .method(let method, nil): String(decoding: method, as: UTF8.self)
-        }
-    }
-
-    /// Names are equal when their text is.
-    public static func == (left: SpanName, right: SpanName) -> Bool {
-        left.string == right.string
-    }
-}
-
 /// Receives one span, in order: `begin`, its attributes, its events, `end`.
 ///
 /// A span describes itself once, to any writer: `OTLPSpanWriter` encodes it straight
@@ -67,7 +40,7 @@ public enum SpanName: Sendable, Equatable, ExpressibleByStringLiteral {
 /// copies name and value as they are, with nothing made or wrapped per attribute. By
 /// default they become the general `attribute(_:_:)`, for names made at run time.
 public protocol SpanWriter {
-    mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?)
+    mutating func begin(_ identity: SpanIdentity, name: String, traceState: String?)
     /// Any attribute, named at run time (a record's, a captured header's).
     mutating func attribute(_ key: String, _ value: SpanAttribute.Value)
     mutating func attribute(_ key: StaticString, _ value: String)
@@ -79,8 +52,8 @@ public protocol SpanWriter {
     /// Attributes encoded once for many spans (`EncodedAttributes`).
     mutating func attributes(_ encoded: EncodedAttributes)
     mutating func event(_ event: SpanEvent)
-    /// An event named by a literal (the proxy's events; most have no attributes).
-    mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute])
+    /// An event encoded once for many spans (`EncodedEvent`), at `timeNanoseconds`.
+    mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64)
     mutating func end(status: SpanRecord.Status)
 }
 
@@ -101,8 +74,8 @@ extension SpanWriter {
         attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
     }
 
-    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
-        event(SpanEvent(name: name.description, timeNanoseconds: timeNanoseconds, attributes: attributes))
+    public mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64) {
+        self.event(SpanEvent(name: event.name, timeNanoseconds: timeNanoseconds, attributes: event.attributes))
     }
 
     /// The parts joined into one string (what `SpanRecordWriter` keeps).
@@ -118,7 +91,7 @@ extension SpanRecord {
             SpanIdentity(
                 traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, flags: flags, kind: kind,
                 startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds),
-            name: .text(name), traceState: traceState)
+            name: name, traceState: traceState)
         for attribute in attributes { writer.attribute(attribute.key, attribute.value) }
         for event in events { writer.event(event) }
         writer.end(status: status)
@@ -126,7 +99,7 @@ extension SpanRecord {
 }
 
 /// Builds `SpanRecord`s from spans that describe themselves.
-public struct SpanRecordWriter: SpanWriter {
+public struct SpanRecordWriter: SpanWriter, Sendable {
     public private(set) var records: [SpanRecord] = []
     private var identity: SpanIdentity?
     private var name = ""
@@ -136,9 +109,9 @@ public struct SpanRecordWriter: SpanWriter {
 
     public init() {}
 
-    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
+    public mutating func begin(_ identity: SpanIdentity, name: String, traceState: String?) {
         self.identity = identity
-        self.name = name.string
+        self.name = name
         self.traceState = traceState
         attributes = []
         attributes.reserveCapacity(16)

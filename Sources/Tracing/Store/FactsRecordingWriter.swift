@@ -6,7 +6,7 @@ import W3CTraceContext
 /// Not generic over the writer it wraps: a generic struct of this module is not
 /// specialized where the pipeline uses it (another module), and every attribute would go
 /// through witness tables.
-public struct FactsRecordingWriter: SpanWriter {
+public struct FactsRecordingWriter: SpanWriter, Sendable {
     public var inner: OTLPSpanWriter
     public private(set) var facts: [SpanFacts] = []
     private var current: SpanFacts?
@@ -15,7 +15,7 @@ public struct FactsRecordingWriter: SpanWriter {
         self.inner = inner
     }
 
-    public mutating func begin(_ identity: SpanIdentity, name: SpanName, traceState: String?) {
+    public mutating func begin(_ identity: SpanIdentity, name: String, traceState: String?) {
         current = SpanFacts(
             traceID: TraceKey(identity.traceID), spanID: Self.integer(identity.spanID),
             parentSpanID: identity.parentSpanID.map(Self.integer) ?? 0, startNanoseconds: identity.startNanoseconds,
@@ -74,9 +74,9 @@ public struct FactsRecordingWriter: SpanWriter {
         inner.event(event)
     }
 
-    public mutating func event(_ name: StaticString, timeNanoseconds: UInt64, attributes: [SpanAttribute]) {
-        if Self.same(name, "exception") { current?.hasException = true }
-        inner.event(name, timeNanoseconds: timeNanoseconds, attributes: attributes)
+    public mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64) {
+        if event.name == "exception" { current?.hasException = true }
+        inner.event(event, timeNanoseconds: timeNanoseconds)
     }
 
     public mutating func end(status: SpanRecord.Status) {
