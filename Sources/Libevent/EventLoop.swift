@@ -27,6 +27,7 @@ public final class EventLoop: @unchecked Sendable {
     private var owningThread: pthread_t?
 
     public init() throws(SystemError) {
+        EventMemory.install()
         guard let base = event_base_new() else { throw SystemError("event_base_new") }
         self.base = base
         try check(pipe(&wakePipe), "pipe")

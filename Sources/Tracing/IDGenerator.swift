@@ -28,6 +28,19 @@ public struct IDGenerator: RandomNumberGenerator, Sendable {
         (value << count) | (value >> (64 - count))
     }
 
-    public mutating func traceID() -> TraceID { TraceID.random(using: &self) }
-    public mutating func spanID() -> SpanID { SpanID.random(using: &self) }
+    /// A random trace id, never all zeros (which is invalid).
+    public mutating func traceID() -> TraceID {
+        while true {
+            let (high, low) = (next(), next())
+            if high | low != 0 { return TraceID(bytes: unsafeBitCast((high, low), to: TraceID.Bytes.self)) }
+        }
+    }
+
+    /// A random span id, never all zeros (which is invalid).
+    public mutating func spanID() -> SpanID {
+        while true {
+            let value = next()
+            if value != 0 { return SpanID(bytes: unsafeBitCast(value, to: SpanID.Bytes.self)) }
+        }
+    }
 }

@@ -21,6 +21,14 @@ import Testing
         #expect(written { writer in raw.withUnsafeBytes { writer.appendHex($0) } } == hex(raw))
     }
 
+    /// Four bytes at a time and one at a time alike: every byte value, at each of the four
+    /// places in a word, then in the tail.
+    @Test(arguments: [0, 1, 2, 3])
+    func everyByteValueIsWrittenAsItsTwoDigits(_ shift: Int) {
+        let raw = (0..<(256 + shift)).map { UInt8(truncatingIfNeeded: $0 - shift) }
+        #expect(written { writer in raw.withUnsafeBytes { writer.appendHex($0) } } == hex(raw))
+    }
+
     @Test func traceparentIsWrittenFromIDs() {
         let traceID: [UInt8] = [0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c]
         let spanID: [UInt8] = [0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31]
