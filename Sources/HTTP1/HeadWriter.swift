@@ -131,39 +131,17 @@ public struct HeadWriter: Sendable {
         self.count = needed
     }
 
-    /// Writes `raw` as lowercase hex digits (two per byte) at `out`; returns where they
-    /// end. Four bytes at a time (`hexDigits(of:)`), the rest from the 16-entry table.
+    /// Writes `raw` as lowercase hex digits (two per byte, from the 16-entry table) at
+    /// `out`; returns where they end.
     public static func writeHex(_ raw: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        var out = out
-        var index = 0
-        while index + 4 <= raw.count {
-            let word = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self))
-            UnsafeMutableRawPointer(out).storeBytes(of: hexDigits(of: word).bigEndian, as: UInt64.self)
-            out += 8
-            index += 4
-        }
         let table = hexDigits.utf8Start
-        while index < raw.count {
-            out[0] = table[Int(raw[index] &>> 4)]
-            out[1] = table[Int(raw[index] & 0x0F)]
+        var out = out
+        for byte in raw {
+            out[0] = table[Int(byte &>> 4)]
+            out[1] = table[Int(byte & 0x0F)]
             out += 2
-            index += 1
         }
         return out
-    }
-
-    /// The eight lowercase hex digits of `word`, the first in the most significant byte.
-    /// Each nibble is spread into a byte of its own, then made a digit: `0`–`9` by adding
-    /// `0x30`, and the nibbles of 10 and up (those that carry past 15 when 6 is added) by
-    /// adding `0x27` more, `a` being `0x61`.
-    @inline(__always)
-    static func hexDigits(of word: UInt32) -> UInt64 {
-        var nibbles = UInt64(word)
-        nibbles = (nibbles | nibbles << 16) & 0x0000_FFFF_0000_FFFF
-        nibbles = (nibbles | nibbles << 8) & 0x00FF_00FF_00FF_00FF
-        nibbles = (nibbles | nibbles << 4) & 0x0F0F_0F0F_0F0F_0F0F
-        let letters = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
-        return nibbles &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
     }
 
     public mutating func appendCRLF() {

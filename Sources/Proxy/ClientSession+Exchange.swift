@@ -5,13 +5,14 @@ import Tracing
 
 /// Carrying out an exchange machine's actions: attempts, answers, the end.
 extension ClientSession {
-    func startExchange(_ head: RequestHead) {
+    /// `head` moves into the exchange (a head copied is a dozen fields and three references).
+    func startExchange(_ head: consuming RequestHead) {
         cancelDeadline()
         configuration = worker.configuration
         let route = configuration.routing.match(head)
+        let trace = worker.decideTrace(head, peerIP: peerIP)
         let exchange = Exchange(
-            head: head, route: route, limits: configuration.limits,
-            trace: worker.decideTrace(head, peerIP: peerIP), serverSpanID: worker.ids.spanID())
+            head: head, route: route, limits: configuration.limits, trace: trace, serverSpanID: worker.ids.spanID())
         self.exchange = exchange
         let server = route.flatMap { worker.pools.nextServer(of: $0.upstream) }
         let action = exchange.machine.start(
@@ -20,7 +21,7 @@ extension ClientSession {
             exchange.server = server
             // A body must keep coming (`idle`); a complete request waits on the upstream alone.
             client.setTimeouts(
-                readMilliseconds: head.framing == .none ? nil : configuration.timeouts.idle,
+                readMilliseconds: exchange.head.framing == .none ? nil : configuration.timeouts.idle,
                 writeMilliseconds: configuration.timeouts.idle)
         }
         run(exchange, action)

@@ -86,21 +86,23 @@ extension ClientSession {
                     return
                 }
             }
-            // Kept only when the machine will take it: a final head, or a 101 asked for.
-            if head.status == 101 ? exchange.machine.request.wantsUpgrade : !head.isInterim {
-                exchange.response = head
-                exchange.attempt?.status = head.status
-            }
             let framing = HeaderPolicy.clientFraming(for: head, clientVersion: exchange.head.version)
+            let event = ExchangeMachine.Event.responseHead(status: head.status, reusable: head.reusable, closeDelimited: framing == .close)
+            // Kept only when the machine will take it: a final head, or a 101 asked for;
+            // moved in, not copied.
+            if head.status == 101 ? exchange.machine.request.wantsUpgrade : !head.isInterim {
+                exchange.attempt?.status = head.status
+                exchange.response = consume head
+            }
             exchange.clientFraming = framing
-            run(exchange, exchange.machine.handle(
-                .responseHead(status: head.status, reusable: head.reusable, closeDelimited: framing == .close)))
+            run(exchange, exchange.machine.handle(event))
         }
     }
 
     /// Sends the response head to the client, then as much of the body as is here.
     func forwardResponseHead(_ exchange: Exchange, closeClient: Bool) -> ExchangeMachine.Action {
-        guard let head = exchange.response, let upstream = exchange.upstream else { preconditionFailure("no response to forward") }
+        // Taken out while it is written and put back after: moved, not copied.
+        guard let head = exchange.response.take(), let upstream = exchange.upstream else { preconditionFailure("no response to forward") }
         cancelDeadline()
         upstream.setTimeouts(readMilliseconds: configuration.timeouts.upstreamHeader, writeMilliseconds: nil)
         worker.scratch.removeAll()
@@ -112,6 +114,7 @@ extension ClientSession {
             }
         worker.scratch.withUnsafeBytes { client.output.append($0) }
         exchange.responseDecoder = BodyDecoder(for: head.framing, limits: configuration.limits)
+        exchange.response = consume head
         if exchange.responseDecoder == nil {
             return exchange.machine.handle(.responseComplete(upstreamIdle: upstream.input.isEmpty))
         }

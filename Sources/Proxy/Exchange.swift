@@ -44,15 +44,15 @@ final class Exchange {
     var bytesOut: UInt64 = 0
 
     init(head: RequestHead, route: CompiledRoute?, limits: HTTPLimits, trace: TraceDecision, serverSpanID: SpanID) {
-        self.head = head
+        machine = ExchangeMachine(request: ExchangeMachine.Request(head))
+        requestDecoder = BodyDecoder(for: head.framing, limits: limits)
+        responseScanner = HeadScanner(maxHeadBytes: limits.maxHeaderBytes)
         self.route = route
         self.trace = trace
         self.serverSpanID = serverSpanID
         startWallNanoseconds = Timestamp.wallNanoseconds()
         startMonotonicNanoseconds = Timestamp.monotonicNanoseconds()
-        machine = ExchangeMachine(request: ExchangeMachine.Request(head))
-        requestDecoder = BodyDecoder(for: head.framing, limits: limits)
-        responseScanner = HeadScanner(maxHeadBytes: limits.maxHeaderBytes)
+        self.head = head  // last: moved in, not copied
     }
 
     /// The failure in words, naming the server of the last attempt.
