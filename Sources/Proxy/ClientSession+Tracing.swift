@@ -27,13 +27,13 @@ extension ClientSession {
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
         guard let attempt = exchange.attempt.take() else { return }
         guard exchange.trace.sampled else { return }
+        let (spanID, start, status) = (attempt.spanID, attempt.startNanoseconds, attempt.status ?? 0)
         var span = PendingSpan(
-            role: .client(attempt), spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
-            startNanoseconds: attempt.startNanoseconds, endNanoseconds: Self.now(), exchange: exchange,
-            status: attempt.status ?? 0, error: error, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            peer: spanPeer)
+            role: .client(consume attempt), spanID: spanID, parentSpanID: exchange.serverSpanID, startNanoseconds: start,
+            endNanoseconds: Self.now(), exchange: exchange, status: status, error: error, bytesIn: exchange.bytesIn,
+            bytesOut: exchange.bytesOut, peer: spanPeer)
         span.tunnelEnd = exchange.machine.tunnelEnd
-        worker.record(span)
+        worker.record(consume span)
     }
 
     /// The exchange has ended (or its client is gone): its SERVER span, once, and its

@@ -41,7 +41,9 @@ final class Worker: @unchecked Sendable {
     /// batch is written without growing (each growth copies it).
     private var spanBatchBytes = 64 * 1024
     private var spanFlushTimer: Timer?
-    static let spanFlushMilliseconds = 500
+    /// A batch not yet full goes to the pipeline this long after its first span: spans
+    /// reach the explorer and the exporter within about this and the pipeline's tick.
+    static let spanFlushMilliseconds = 200
 
     init(
         index: Int, configuration: RuntimeConfiguration, accessLog: AccessLog?, listeningDescriptor: Int32,
@@ -179,7 +181,7 @@ final class Worker: @unchecked Sendable {
 
     /// Describes a finished span into the batch; a full batch (or the flush timer) goes to
     /// the span pipeline.
-    func record(_ span: some DescribedSpan) {
+    func record(_ span: consuming some DescribedSpan) {
         guard let pipeline = tracing.pipeline else { return }
         if spanBatch == nil { spanBatch = pipeline.makeBatch(bytes: spanBatchBytes) }
         spanBatch!.add(span)
