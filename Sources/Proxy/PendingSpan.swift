@@ -114,7 +114,9 @@ struct PendingSpan: DescribedSpan {
 
     /// CLIENT: error status for connect failures, timeouts, resets and 5xx.
     private func writeClient<Writer: SpanWriter>(_ attempt: UpstreamAttempt, to writer: inout Writer) {
-        writer.attribute("http.request.method", utf8: exchange.head.bytes[exchange.head.method])
+        exchange.head.bytes.withUnsafeBytes { bytes in
+            writer.attribute("http.request.method", bytes: UnsafeRawBufferPointer(rebasing: bytes[exchange.head.method]))
+        }
         writer.attributes(attempt.server.spanAttributes)
         let target: ArraySlice<UInt8>
         if let route = exchange.route {
@@ -154,29 +156,36 @@ struct PendingSpan: DescribedSpan {
     }
 
     /// The SERVER span's attributes from the request head (borrowed, not copied).
-    private static func writeRequest<Writer: SpanWriter>(_ head: borrowing RequestHead, to writer: inout Writer) {
-        writer.attribute("http.request.method", utf8: head.bytes[head.method])
-        if head.path.isEmpty { writer.attribute("url.path", "/") } else { writer.attribute("url.path", utf8: head.bytes[head.path]) }
-        if let query = head.query {
-            if SpanText.needsRedaction(query: head.bytes[query]) {
-                writer.attribute("url.query", SpanText.redactedQuery(head.string(query)))
+    private static func writeRequest<Writer: SpanWriter>(_ head: RequestHead, to writer: inout Writer) {
+        // The head's bytes in place, for every attribute taken from them.
+        head.bytes.withUnsafeBytes { bytes in
+            writer.attribute("http.request.method", bytes: UnsafeRawBufferPointer(rebasing: bytes[head.method]))
+            if head.path.isEmpty {
+                writer.attribute("url.path", "/")
             } else {
-                writer.attribute("url.query", utf8: head.bytes[query])
+                writer.attribute("url.path", bytes: UnsafeRawBufferPointer(rebasing: bytes[head.path]))
             }
-        }
-        writer.attributes(SpanText.protocolAttributes(head.version))
-        if let host = head.host {
-            let authority = head.bytes[host]
-            if let split = Authority(splitting: authority) {
-                writer.attribute("server.address", utf8: authority[split.hostname])
-                if let port = split.port(in: authority) { writer.attribute("server.port", port) }
-            } else {
-                writer.attribute("server.address", utf8: authority)
+            if let query = head.query {
+                if SpanText.needsRedaction(query: head.bytes[query]) {
+                    writer.attribute("url.query", SpanText.redactedQuery(head.string(query)))
+                } else {
+                    writer.attribute("url.query", bytes: UnsafeRawBufferPointer(rebasing: bytes[query]))
+                }
             }
-        }
-        for field in head.fields where field.kind == .userAgent {
-            writer.attribute("user_agent.original", utf8: head.bytes[field.value])
-            break
+            writer.attributes(SpanText.protocolAttributes(head.version))
+            if let host = head.host {
+                let authority = UnsafeRawBufferPointer(rebasing: bytes[host])
+                if let split = Authority(splitting: authority) {
+                    writer.attribute("server.address", bytes: UnsafeRawBufferPointer(rebasing: authority[split.hostname]))
+                    if let port = split.port(in: authority) { writer.attribute("server.port", port) }
+                } else {
+                    writer.attribute("server.address", bytes: authority)
+                }
+            }
+            for field in head.fields where field.kind == .userAgent {
+                writer.attribute("user_agent.original", bytes: UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                break
+            }
         }
     }
 

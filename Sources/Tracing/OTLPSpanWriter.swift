@@ -96,6 +96,11 @@ public struct OTLPSpanWriter: SpanWriter, Sendable {
         value.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
     }
 
+    public mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer) {
+        guard let name = Self.utf8(key) else { return attribute(key.description, .string(String(decoding: value, as: UTF8.self))) }
+        spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped(value))
+    }
+
     public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
         guard let name = Self.utf8(key), first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
             // Too long: cut as one (rare).
