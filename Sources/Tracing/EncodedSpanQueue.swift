@@ -36,15 +36,21 @@ struct EncodedSpanQueue {
         return bytes
     }
 
-    /// The most spans, at most `spans`, that end at a batch's end (so that an export takes
-    /// whole batches, without a copy); `spans` itself when the first batch is larger.
-    func batchAligned(_ spans: Int) -> Int {
-        var aligned = 0
+    /// `spans` moved to where a batch ends, so that an export takes whole batches and
+    /// none is copied: on to the end of the batch it stops in when those spans take at
+    /// most `maxBytes`, else back to the end of the one before; `spans` itself when the
+    /// first batch alone is more than `maxBytes`.
+    func batchAligned(_ spans: Int, maxBytes: Int) -> Int {
+        var end = 0
+        var bytes = 0
         for batch in batches {
-            guard aligned + batch.count <= spans else { break }
-            aligned += batch.count
+            let batchBytes = batch.byteCount(ofFirst: batch.count)
+            if end >= spans { break }
+            if bytes + batchBytes > maxBytes { return end > 0 ? end : spans }
+            end += batch.count
+            bytes += batchBytes
         }
-        return aligned > 0 ? aligned : spans
+        return end
     }
 
     /// Forgets the first `spans` spans.

@@ -191,7 +191,7 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
                 if pending.byteCount(ofFirst: middle) <= settings.maxExportBytes { low = middle } else { high = middle - 1 }
             }
             // Whole batches as they came, when they fit: sent without a copy.
-            count = pending.batchAligned(low)
+            count = pending.batchAligned(low, maxBytes: settings.maxExportBytes)
         }
         return min(count, pendingCount)
     }

@@ -72,13 +72,18 @@ import Testing
         #expect(Self.names(body) == Self.names(1...4))
     }
 
-    @Test func wholeBatchesAreTakenWhenTheyFit() {
+    @Test func exportsEndWhereABatchEndsWhenTheBytesAllow() {
         let queue = Self.queue([3, 2, 4])
-        #expect(queue.batchAligned(2) == 2)  // the first batch is larger: cut it
-        #expect(queue.batchAligned(4) == 3)
-        #expect(queue.batchAligned(5) == 5)
-        #expect(queue.batchAligned(8) == 5)
-        #expect(queue.batchAligned(9) == 9)
+        let all = queue.byteCount(ofFirst: 9)
+        // On to the end of the batch the export would stop in.
+        #expect(queue.batchAligned(2, maxBytes: all) == 3)
+        #expect(queue.batchAligned(4, maxBytes: all) == 5)
+        #expect(queue.batchAligned(5, maxBytes: all) == 5)
+        #expect(queue.batchAligned(9, maxBytes: all) == 9)
+        // Back to the end of the batch before when that would take too many bytes.
+        #expect(queue.batchAligned(4, maxBytes: queue.byteCount(ofFirst: 4)) == 3)
+        // The first batch alone is too large: cut it where asked.
+        #expect(queue.batchAligned(2, maxBytes: queue.byteCount(ofFirst: 2)) == 2)
     }
 
     @Test func spansAreDroppedFromTheFrontAcrossBatches() {
