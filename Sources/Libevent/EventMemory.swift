@@ -71,7 +71,7 @@ enum EventMemory {
         cache.deallocate()
     }
 
-    private static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+    static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         if let index = sizeIndex(size) {
             let entry = threadCache() + index * (1 + slotsPerSize)
             if entry[0] > 0 {
@@ -84,7 +84,7 @@ enum EventMemory {
         return block + headerSize
     }
 
-    private static func release(_ pointer: UnsafeMutableRawPointer?) {
+    static func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }
         let block = pointer - headerSize
         let size = block.load(as: Int.self)
@@ -99,7 +99,7 @@ enum EventMemory {
         free(block)
     }
 
-    private static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
+    static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
         guard let pointer else { return allocate(size) }
         let oldSize = (pointer - headerSize).load(as: Int.self)
         if sizeIndex(oldSize) == nil, sizeIndex(size) == nil {
