@@ -43,10 +43,20 @@ extension Connection {
         guard let readEvent else { return }
         if shouldRead {
             if let milliseconds = readTimeoutMilliseconds, state == .open {
+                let now = Self.coarseMilliseconds()
+                // Already added with this duration, set within 1% of it: adding it again
+                // would move the deadline by less than that. A proxied exchange sets its
+                // connections' read timeouts back a moment after the read that set them.
+                if readEventAdded, armedReadTimeout == milliseconds, milliseconds >= Self.reusedTimeoutMinimum,
+                    now - readTimerSetAt <= Int64(milliseconds / 100)
+                {
+                    return
+                }
                 // Common-timeout queues: O(1) for the many connections sharing a duration.
                 loop.add(readEvent, milliseconds: milliseconds, shared: true)
-                readTimerArmed = true
-            } else if readEventAdded, readTimerArmed {
+                armedReadTimeout = milliseconds
+                readTimerSetAt = now
+            } else if readEventAdded, armedReadTimeout != nil {
                 // Added, with a timeout no longer wanted: left as it is, and dropped by
                 // `readEventFired` should it fire. A proxied exchange turns its client's
                 // read timeout off and on again; this saves an `event_add` and an
@@ -55,8 +65,8 @@ extension Connection {
             } else {
                 event_add(readEvent, nil)
                 // `event_add` without a timeout keeps a timeout set before: remove it.
-                if readTimerArmed { event_remove_timer(readEvent) }
-                readTimerArmed = false
+                if armedReadTimeout != nil { event_remove_timer(readEvent) }
+                armedReadTimeout = nil
             }
             readEventAdded = true
         } else {
@@ -64,13 +74,24 @@ extension Connection {
         }
     }
 
+    /// Timeouts this long or longer are not added again when set within 1% of their
+    /// duration; shorter ones always are (the coarse clock moves in steps of a few ms).
+    static let reusedTimeoutMinimum = 1_000
+
+    /// Milliseconds of the coarse monotonic clock: no system call, a few ms per step.
+    static func coarseMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     /// Deletes the read event, its timeout first: libevent keeps a persistent event's
     /// duration through `event_del` and would bring it back on a later `event_add` without
     /// one; `event_remove_timer` forgets it, but only while it is pending.
     func stopReadEvent() {
         guard let readEvent else { return }
-        if readTimerArmed { event_remove_timer(readEvent) }
-        readTimerArmed = false
+        if armedReadTimeout != nil { event_remove_timer(readEvent) }
+        armedReadTimeout = nil
         readEventAdded = false
         event_del(readEvent)
     }
@@ -81,13 +102,15 @@ extension Connection {
             if readTimeoutMilliseconds == nil || state != .open {
                 // A timeout left in place when it was turned off (`updateReadEvent`).
                 event_remove_timer(readEvent)
-                readTimerArmed = false
+                armedReadTimeout = nil
                 return
             }
             stopReadEvent()
             deliver(.timedOut)
             return
         }
+        // libevent set the timeout again as the event fired.
+        if armedReadTimeout != nil { readTimerSetAt = Self.coarseMilliseconds() }
         switch readOnce() {
         case .some(let count) where count > 0:
             switch state {

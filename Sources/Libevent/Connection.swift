@@ -81,8 +81,11 @@ public final class Connection {
     var writeTimeoutMilliseconds: Int?
     var wantsReading = true
     var readTimeoutMilliseconds: Int?
-    /// The read event was last added with a timeout.
-    var readTimerArmed = false
+    /// The duration of the read event's timeout when it was last added with one (nil:
+    /// none), and when (`coarseMilliseconds`) that timeout was last set: by an add, or by
+    /// libevent itself each time the event fires for reading.
+    var armedReadTimeout: Int?
+    var readTimerSetAt: Int64 = 0
     /// The read event is added (pending).
     var readEventAdded = false
     /// The peer has closed its side or the connection failed (seen as EPOLLRDHUP, end of
