@@ -15,11 +15,11 @@ import Glibc
 /// them, at most `cachedBytesPerSize` of each size, and the next allocation of that size
 /// takes one from there. Every other size goes straight to `malloc`.
 ///
-/// Each block starts with a 16-byte header holding the size asked for (which keeps the
-/// 16-byte alignment `malloc` gives). Installed once, before the first event base:
-/// libevent must never free through these functions a block it took before.
+/// Blocks are plain `malloc` blocks, with no header: a freed block's size class is the
+/// largest cached power of two within its usable size, so a block is only ever handed out
+/// for a size it holds, and realloc and free take any block. Installed once, before the
+/// first event base.
 enum EventMemory {
-    private static let headerSize = 16
     private static let smallestCachedShift = 10
     private static let largestCachedShift = 16
     private static let cachedBytesPerSize = 64 * 1024
@@ -76,40 +76,30 @@ enum EventMemory {
             let entry = threadCache() + index * (1 + slotsPerSize)
             if entry[0] > 0 {
                 entry[0] -= 1
-                return UnsafeMutableRawPointer(bitPattern: entry[1 + entry[0]]).map { $0 + headerSize }
+                return UnsafeMutableRawPointer(bitPattern: entry[1 + entry[0]])
             }
         }
-        guard let block = malloc(size + headerSize) else { return nil }
-        block.storeBytes(of: size, as: Int.self)
-        return block + headerSize
+        return malloc(size)
     }
 
     static func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }
-        let block = pointer - headerSize
-        let size = block.load(as: Int.self)
-        if let index = sizeIndex(size) {
+        let usable = malloc_usable_size(pointer)
+        // The largest power of two the block holds, if it is a cached size.
+        let shift = Int.bitWidth - 1 - usable.leadingZeroBitCount
+        if usable > 0, shift >= smallestCachedShift, shift <= largestCachedShift {
+            let index = shift - smallestCachedShift
             let entry = threadCache() + index * (1 + slotsPerSize)
-            if entry[0] < cachedBytesPerSize >> (index + smallestCachedShift) {
-                entry[1 + entry[0]] = Int(bitPattern: block)
+            if entry[0] < cachedBytesPerSize >> shift {
+                entry[1 + entry[0]] = Int(bitPattern: pointer)
                 entry[0] += 1
                 return
             }
         }
-        free(block)
+        free(pointer)
     }
 
     static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
-        guard let pointer else { return allocate(size) }
-        let oldSize = (pointer - headerSize).load(as: Int.self)
-        if sizeIndex(oldSize) == nil, sizeIndex(size) == nil {
-            guard let block = realloc(pointer - headerSize, size + headerSize) else { return nil }
-            block.storeBytes(of: size, as: Int.self)
-            return block + headerSize
-        }
-        guard let moved = allocate(size) else { return nil }
-        moved.copyMemory(from: pointer, byteCount: min(oldSize, size))
-        release(pointer)
-        return moved
+        realloc(pointer, size)
     }
 }

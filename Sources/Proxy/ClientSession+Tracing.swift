@@ -31,7 +31,7 @@ extension ClientSession {
         var span = PendingSpan(
             role: .client(consume attempt), spanID: spanID, parentSpanID: exchange.serverSpanID, startNanoseconds: start,
             endNanoseconds: Self.now(), exchange: exchange, status: status, error: error, bytesIn: exchange.bytesIn,
-            bytesOut: exchange.bytesOut, peer: spanPeer)
+            bytesOut: exchange.bytesOut, peerAttributes: spanPeerAttributes)
         span.tunnelEnd = exchange.machine.tunnelEnd
         worker.record(consume span)
     }
@@ -60,7 +60,7 @@ extension ClientSession {
         if trace.sampled {
             worker.record(RejectionSpan(
                 traceID: trace.traceID, spanID: spanID, flags: trace.flags, timeNanoseconds: Self.now(), error: error,
-                peer: spanPeer))
+                peerAttributes: spanPeerAttributes))
         }
         return (trace.traceID.description, spanID.description)
     }
@@ -96,7 +96,7 @@ extension ClientSession {
             role: .server, spanID: exchange.serverSpanID, parentSpanID: exchange.trace.parentSpanID,
             startNanoseconds: UInt64(exchange.startWallNanoseconds), endNanoseconds: Self.now(), exchange: exchange,
             status: summary.status, error: summary.error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
-            peer: spanPeer, capture: configuration.headerCapture, response: response)
+            peerAttributes: spanPeerAttributes, capture: configuration.headerCapture, response: response)
         span.tunnelEnd = summary.tunnelEnd
         return span
     }

@@ -25,6 +25,8 @@ final class ClientSession: ConnectionDelegate {
     let peerText: String
     /// The peer for span attributes, formatted once.
     let spanPeer: Peer
+    /// The peer's span attributes, encoded when this connection first records a span.
+    lazy var spanPeerAttributes = spanPeer.spanAttributes
     var configuration: RuntimeConfiguration
     var connection = ConnectionMachine()
     var scanner: HeadScanner

@@ -44,8 +44,8 @@ struct PendingSpan: DescribedSpan {
     var error: ProxyError?
     var bytesIn: UInt64
     var bytesOut: UInt64
-    /// The client's address and port, as text and as attributes, made once per connection.
-    var peer: Peer
+    /// The client's address and port (`Peer.spanAttributes`).
+    var peerAttributes: EncodedAttributes
     /// What to capture, and the response head to capture from (SERVER spans only).
     var capture: HeaderCapture? = nil
     var response: CapturedResponse? = nil
@@ -85,7 +85,7 @@ struct PendingSpan: DescribedSpan {
     private func writeServer<Writer: SpanWriter>(to writer: inout Writer) {
         Self.writeRequest(exchange.head, to: &writer)
         if let route = exchange.route { writer.attributes(route.spanAttributes) }
-        writer.attributes(peer.attributes)
+        writer.attributes(peerAttributes)
         writer.attribute("http.request.body.size", Int(bytesIn))
         writer.attribute("http.response.body.size", Int(bytesOut))
         if status > 0 { writer.attribute("http.response.status_code", status) }
@@ -214,7 +214,7 @@ struct RejectionSpan: DescribedSpan {
     var flags: TraceFlags
     var timeNanoseconds: UInt64
     var error: ProxyError
-    var peer: Peer
+    var peerAttributes: EncodedAttributes
 
     func write<Writer: SpanWriter>(to writer: inout Writer) {
         writer.begin(
@@ -222,24 +222,28 @@ struct RejectionSpan: DescribedSpan {
                 traceID: traceID, spanID: spanID, parentSpanID: nil, flags: flags, kind: .server,
                 startNanoseconds: timeNanoseconds, endNanoseconds: timeNanoseconds),
             name: "HTTP", traceState: nil)
-        writer.attributes(peer.attributes)
+        writer.attributes(peerAttributes)
         writer.attribute("http.response.status_code", error.status)
         writer.attribute("error.type", error.kind.rawValue)
         writer.end(status: .unset)
     }
 }
 
-/// A client's address, formatted and encoded once per connection (not per span).
-final class Peer: Sendable {
-    let host: String
-    let port: Int
-    /// `client.address`, `network.peer.address` and `network.peer.port`.
-    let attributes: EncodedAttributes
+/// A client's address, formatted once per connection (not per span).
+struct Peer: Sendable {
+    var host: String
+    var port: Int
 
     init(_ address: SocketAddress) {
         host = address.host
         port = address.port
-        attributes = EncodedAttributes([
+    }
+
+    /// `client.address`, `network.peer.address` and `network.peer.port`, encoded (made
+    /// once per connection, and only by one that has a span to record: an idle
+    /// connection's memory counts).
+    var spanAttributes: EncodedAttributes {
+        EncodedAttributes([
             .string("client.address", host), .string("network.peer.address", host), .int("network.peer.port", port),
         ])
     }

@@ -17,7 +17,7 @@ import W3CTraceContext
     /// `/api/*`, its prefix stripped upstream (`url.full` shows what is left).
     static let api = UpstreamTargetTests.route("/api", prefix: true, strip: true)
     static let server = UpstreamServer(configured: "backend.internal:4567", address: try! SocketAddress.resolve("127.0.0.1:4567")[0])
-    static let peer = Peer(try! SocketAddress.resolve("10.1.2.3:40000")[0])
+    static let peer = Peer(try! SocketAddress.resolve("10.1.2.3:40000")[0]).spanAttributes
     static let traceID = TraceID(bytes: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
     static let sampled = TraceDecision(
         traceID: traceID, parentSpanID: SpanID(bytes: (2, 2, 2, 2, 2, 2, 2, 2)), sampled: true, randomTraceID: false,
@@ -32,7 +32,7 @@ import W3CTraceContext
         return PendingSpan(
             role: role, spanID: SpanID(bytes: (1, 1, 1, 1, 1, 1, 1, 1)), parentSpanID: trace.parentSpanID,
             startNanoseconds: 1_000, endNanoseconds: 9_000, exchange: exchange, status: status, error: error, bytesIn: 12,
-            bytesOut: 3456, peer: peer)
+            bytesOut: 3456, peerAttributes: peer)
     }
 
     /// The second attempt, on a new connection, with both its events.
@@ -63,7 +63,7 @@ import W3CTraceContext
             ("client, refused", span(.client(attempt()), head: plain, status: 0, error: refused)),
             ("rejection", RejectionSpan(
                 traceID: traceID, spanID: SpanID(bytes: (1, 1, 1, 1, 1, 1, 1, 1)), flags: .sampled, timeNanoseconds: 1_000,
-                error: ProxyError(.malformedRequest(.invalidRequestLine), message: "bad"), peer: peer)),
+                error: ProxyError(.malformedRequest(.invalidRequestLine), message: "bad"), peerAttributes: peer)),
         ]
     }
 
