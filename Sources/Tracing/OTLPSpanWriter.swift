@@ -91,11 +91,6 @@ public struct OTLPSpanWriter: SpanWriter, Sendable {
         spans.writer.keyValueField(9, key: name, int: Int64(value))
     }
 
-    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
-        guard let name = Self.utf8(key) else { return attribute(key.description, .string(String(decoding: value, as: UTF8.self))) }
-        value.withUnsafeBytes { spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped($0)) }
-    }
-
     public mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer) {
         guard let name = Self.utf8(key) else { return attribute(key.description, .string(String(decoding: value, as: UTF8.self))) }
         spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped(value))

@@ -45,9 +45,8 @@ public protocol SpanWriter {
     mutating func attribute(_ key: String, _ value: SpanAttribute.Value)
     mutating func attribute(_ key: StaticString, _ value: String)
     mutating func attribute(_ key: StaticString, _ value: Int)
-    /// A string attribute from UTF-8 bytes the caller already holds (a request head).
-    mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>)
-    /// The same, from bytes in memory (valid for the call only).
+    /// A string attribute from UTF-8 bytes the caller already holds (a request head), in
+    /// memory for the call only.
     mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
     mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
@@ -70,10 +69,6 @@ extension SpanWriter {
 
     public mutating func attribute(_ key: StaticString, _ value: Int) {
         attribute(key.description, .int(Int64(value)))
-    }
-
-    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
-        attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
     }
 
     public mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer) {

@@ -79,6 +79,16 @@ import W3CTraceContext
         }
     }
 
+    /// Span names are made once per route for each method `SpanText.knownMethods` lists,
+    /// found by `knownMethodIndex`: the two must agree.
+    @Test func eachKnownMethodFindsItsOwnSpanName() {
+        for (index, known) in SpanText.knownMethods.enumerated() {
+            #expect(SpanText.knownMethodIndex(known.method) == index)
+            #expect(Self.api.spanNames[index] == "\(known.name) /api/*")
+        }
+        #expect(SpanText.knownMethodIndex(.other) == nil)
+    }
+
     @Test func theRecordCarriesTheReferenceAttributes() throws {
         let server = try Self.cases()[1].1.makeRecord()
         let values = Dictionary(server.attributes.map { ($0.key, $0.value) }) { first, _ in first }

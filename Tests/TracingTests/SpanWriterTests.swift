@@ -47,7 +47,7 @@ import W3CTraceContext
                 traceID: Self.span(1).traceID, spanID: Self.span(1).spanID, parentSpanID: nil, flags: .sampled,
                 kind: .server, startNanoseconds: 1, endNanoseconds: 2),
             name: "cut", traceState: nil)
-        writer.attribute("bytes", utf8: Array(euros.utf8)[...])
+        Array(euros.utf8).withUnsafeBytes { writer.attribute("bytes", bytes: $0) }
         writer.attribute("string", .string(euros))
         writer.attribute("parts", "http://upstream", utf8: Array(euros.utf8)[...])
         writer.end(status: .unset)

@@ -50,10 +50,6 @@ public struct FactsRecordingWriter: SpanWriter, Sendable {
         inner.attribute(key, value)
     }
 
-    public mutating func attribute(_ key: StaticString, utf8 value: ArraySlice<UInt8>) {
-        inner.attribute(key, utf8: value)
-    }
-
     public mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer) {
         inner.attribute(key, bytes: value)
     }
