@@ -30,10 +30,22 @@ PROXY_SERVICE = "edge-proxy"
 FAST_BATCHES = {"OTEL_BSP_SCHEDULE_DELAY": "200"}
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, never one this run handed out before.
+
+    The probe is closed before the port is used, so the kernel may offer the same port
+    to the next probe: a stack that asked for its listener and its admin port in a row
+    would then get one port twice, and hoptrace would fail with "Address already in use"."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_http(url: str, timeout: float = 30.0, process: "Service | None" = None) -> None:
