@@ -19,6 +19,16 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
     case traceparent
     case tracestate
     case userAgent
+    /// Zipkin's single `b3` field.
+    case b3
+    /// Zipkin's `X-B3-*` fields.
+    case b3TraceID
+    case b3SpanID
+    case b3ParentSpanID
+    case b3Sampled
+    case b3Flags
+    /// W3C Baggage.
+    case baggage
 
     /// The lowercase field name this kind stands for (empty for `.other`).
     public var name: String {
@@ -41,6 +51,22 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
         case .traceparent: return "traceparent"
         case .tracestate: return "tracestate"
         case .userAgent: return "user-agent"
+        case .b3: return "b3"
+        case .b3TraceID: return "x-b3-traceid"
+        case .b3SpanID: return "x-b3-spanid"
+        case .b3ParentSpanID: return "x-b3-parentspanid"
+        case .b3Sampled: return "x-b3-sampled"
+        case .b3Flags: return "x-b3-flags"
+        case .baggage: return "baggage"
+        }
+    }
+
+    /// A field of a trace context format the proxy knows (W3C or B3): rebuilt for each
+    /// upstream attempt from the proxy's own context, never copied.
+    public var isTraceContext: Bool {
+        switch self {
+        case .traceparent, .tracestate, .b3, .b3TraceID, .b3SpanID, .b3ParentSpanID, .b3Sampled, .b3Flags: return true
+        default: return false
         }
     }
 
@@ -62,18 +88,27 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
             ASCII.equalsIgnoringCase(name, UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount))
         }
         switch name.count {
-        case 2: return matches("te") ? .te : .other
+        case 2:
+            if matches("te") { return .te }
+            return matches("b3") ? .b3 : .other
         case 4: return matches("host") ? .host : .other
         case 6: return matches("expect") ? .expect : .other
         case 7:
             if matches("upgrade") { return .upgrade }
+            if matches("baggage") { return .baggage }
             return matches("trailer") ? .trailer : .other
         case 10:
             if matches("connection") { return .connection }
             if matches("keep-alive") { return .keepAlive }
             if matches("user-agent") { return .userAgent }
+            if matches("x-b3-flags") { return .b3Flags }
             return matches("tracestate") ? .tracestate : .other
-        case 11: return matches("traceparent") ? .traceparent : .other
+        case 11:
+            if matches("traceparent") { return .traceparent }
+            return matches("x-b3-spanid") ? .b3SpanID : .other
+        case 12:
+            if matches("x-b3-traceid") { return .b3TraceID }
+            return matches("x-b3-sampled") ? .b3Sampled : .other
         case 14:
             if matches("content-length") { return .contentLength }
             return matches("http2-settings") ? .http2Settings : .other
@@ -86,7 +121,8 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
             return .other
         case 17:
             if matches("transfer-encoding") { return .transferEncoding }
-            return matches("x-forwarded-proto") ? .xForwardedProto : .other
+            if matches("x-forwarded-proto") { return .xForwardedProto }
+            return matches("x-b3-parentspanid") ? .b3ParentSpanID : .other
         default:
             return .other
         }

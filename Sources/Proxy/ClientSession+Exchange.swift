@@ -148,8 +148,11 @@ extension ClientSession {
         let spanID = beginAttempt(exchange, server: server, reused: reused)
         guard let route = exchange.route else { preconditionFailure("an attempt without a route") }
         worker.scratch.removeAll()
-        HeaderPolicy.writeUpstreamRequestHead(exchange.head, route: route, peerHost: spanPeer.host, into: &worker.scratch)
-        HeaderPolicy.writeTraceFields(exchange.trace, clientSpanID: spanID, into: &worker.scratch)
+        let passThrough = exchange.trace.passThrough
+        HeaderPolicy.writeUpstreamRequestHead(
+            exchange.head, route: route, peerHost: spanPeer.host, keepTraceFields: passThrough,
+            keepBaggage: passThrough || !worker.propagatesBaggage, into: &worker.scratch)
+        HeaderPolicy.writeTraceFields(exchange.trace, clientSpanID: spanID, propagators: worker.propagators, into: &worker.scratch)
         worker.scratch.withUnsafeBytes { connection.output.append($0) }
         if let carrying {
             carrying.output.drain(exchange.sentHeadLength)
@@ -202,7 +205,7 @@ extension ClientSession {
             route: exchange.route?.name,
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,
-            traceID: exchange.trace.traceID.description,
-            spanID: exchange.serverSpanID.description)
+            traceID: exchange.trace.passThrough ? "-" : exchange.trace.traceID.description,
+            spanID: exchange.trace.passThrough ? "-" : exchange.serverSpanID.description)
     }
 }

@@ -56,6 +56,7 @@ extension ClientSession {
     /// 431 …): a new trace, named `HTTP`. Returns the ids for the access log.
     func recordRejectionSpan(_ error: ProxyError) -> (traceID: String, spanID: String) {
         let trace = worker.decideTrace(nil, peerIP: peerIP)
+        if trace.passThrough { return ("-", "-") }
         let spanID = worker.ids.spanID()
         if trace.sampled {
             worker.record(RejectionSpan(
@@ -70,7 +71,7 @@ extension ClientSession {
     /// the upstream for the response head and the time spent in the proxy before it.
     func writeCorrelationFields(_ exchange: Exchange, into writer: inout HeadWriter) {
         let options = configuration.source.tracing
-        if options.traceResponse {
+        if options.traceResponse, !exchange.trace.passThrough {
             writer.append("traceresponse: ")
             writer.append(exchange.trace.traceparent(spanID: exchange.serverSpanID))
             writer.appendCRLF()

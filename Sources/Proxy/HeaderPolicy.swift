@@ -14,8 +14,14 @@ import W3CTraceContext
 enum HeaderPolicy {
     /// Writes the head sent upstream for a request, less its trace fields and the blank
     /// line (`writeTraceFields`, per attempt).
+    ///
+    /// The trace fields of every format the proxy knows (W3C, B3) are left out, to be
+    /// rebuilt per attempt, unless `keepTraceFields` (tracing disabled: they pass as they
+    /// came); `baggage` is left out when `keepBaggage` is false (the `baggage` propagator
+    /// sends its validated copy).
     static func writeUpstreamRequestHead(
-        _ head: RequestHead, route: CompiledRoute, peerHost: String, into writer: inout HeadWriter
+        _ head: RequestHead, route: CompiledRoute, peerHost: String, keepTraceFields: Bool = false,
+        keepBaggage: Bool = true, into writer: inout HeadWriter
     ) {
         let source = head.bytes
         let requestLineEnd = head.target.upperBound + 11  // " HTTP/1.1\r\n"
@@ -37,9 +43,13 @@ enum HeaderPolicy {
             case .contentLength:
                 sawContentLength = true
                 continue
-            case .transferEncoding, .expect, .xForwardedProto, .xForwardedHost, .traceparent, .tracestate:
-                // Trace fields are rebuilt for each attempt (`traceFields`), never copied.
+            case .transferEncoding, .expect, .xForwardedProto, .xForwardedHost:
                 continue
+            case .traceparent, .tracestate, .b3, .b3TraceID, .b3SpanID, .b3ParentSpanID, .b3Sampled, .b3Flags:
+                // Trace fields are rebuilt for each attempt (`writeTraceFields`), never copied.
+                if !keepTraceFields { continue }
+            case .baggage:
+                if !keepBaggage { continue }
             case .xForwardedFor:
                 forwardedFor.append(field.value)
                 continue
@@ -95,10 +105,41 @@ enum HeaderPolicy {
         // The blank line comes after the trace fields of each attempt.
     }
 
-    /// The trace fields of one attempt, and the blank line that ends the head:
-    /// `traceparent` from the CLIENT span's context (always version 00, from parsed
-    /// values) and the validated `tracestate`.
-    static func writeTraceFields(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
+    /// The trace fields of one attempt, for each propagator, all from the CLIENT span's
+    /// context, and the blank line that ends the head. Nothing when tracing is disabled.
+    static func writeTraceFields(
+        _ trace: TraceDecision, clientSpanID: SpanID, propagators: [Propagator], into writer: inout HeadWriter
+    ) {
+        if !trace.passThrough {
+            for propagator in propagators {
+                switch propagator {
+                case .tracecontext: writeTraceContext(trace, clientSpanID: clientSpanID, into: &writer)
+                case .b3: writeB3(trace, clientSpanID: clientSpanID, into: &writer)
+                case .b3multi: writeB3Multi(trace, clientSpanID: clientSpanID, into: &writer)
+                case .baggage:
+                    if let baggage = trace.baggage {
+                        writer.append("baggage: ")
+                        writer.append(baggage)
+                        writer.appendCRLF()
+                    }
+                }
+            }
+        }
+        writer.appendCRLF()
+    }
+
+    /// `b3: {trace id}-{span id}-{1|0}`.
+    private static func writeB3(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
+        writer.append("b3: \(trace.traceID)-\(clientSpanID)-\(trace.sampled ? "1" : "0")\r\n")
+    }
+
+    /// `X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`.
+    private static func writeB3Multi(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
+        writer.append("X-B3-TraceId: \(trace.traceID)\r\nX-B3-SpanId: \(clientSpanID)\r\nX-B3-Sampled: \(trace.sampled ? "1" : "0")\r\n")
+    }
+
+    /// `traceparent` (always version 00, from parsed values) and the validated `tracestate`.
+    private static func writeTraceContext(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
         // traceparent: 00-{trace id}-{span id}-{flags}: 70 bytes written in place.
         let name: StaticString = "traceparent: 00-"
         writer.append(count: name.utf8CodeUnitCount + 32 + 1 + 16 + 1 + 2 + 2) { line in
@@ -118,7 +159,6 @@ enum HeaderPolicy {
             writer.append(state)
             writer.appendCRLF()
         }
-        writer.appendCRLF()
     }
 
     /// Where in the received head the target sent upstream lies, when it is a piece of it

@@ -101,7 +101,19 @@ struct PendingSpan: DescribedSpan {
         } else if let error {
             writer.attribute("error.type", error.kind.rawValue)
         }
+        if let ignored = exchange.trace.ignoredContext { writer.link(Self.link(to: ignored)) }
         writer.end(status: spanStatus)
+    }
+
+    /// Why a SERVER span links to a context (the only link the proxy makes).
+    static let ignoredContextReason = [SpanAttribute.string("hoptrace.link.reason", "untrusted incoming context ignored")]
+
+    /// A link to the context an untrusted peer sent, which `untrusted_context: ignore` set
+    /// aside for a new trace.
+    static func link(to ignored: IncomingTraceContext) -> SpanLink {
+        SpanLink(
+            traceID: ignored.traceID, spanID: ignored.parentSpanID, traceState: ignored.traceState,
+            flags: ignored.flags, attributes: ignoredContextReason)
     }
 
     /// The CLIENT span's events, encoded once.

@@ -62,8 +62,10 @@ public struct TracingSetup: Sendable {
         }
     }
 
-    /// Tracing off: requests still carry an unsampled `traceparent` upstream.
-    public static var off: TracingSetup { TracingSetup(settings: TracingSettings(destination: .none), exporter: nil) }
+    /// No spans, but requests still carry an unsampled `traceparent` upstream.
+    public static var off: TracingSetup {
+        TracingSetup(settings: TracingSettings(destination: .none, sampler: .alwaysOff), exporter: nil)
+    }
 
     /// Spans dropped because the pipeline's queue was full.
     public var droppedSpans: Int { pipeline?.droppedCount ?? 0 }

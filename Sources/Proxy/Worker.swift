@@ -28,6 +28,9 @@ final class Worker: @unchecked Sendable {
     private let logger: Logger
     private let didStop: @Sendable (Int) -> Void
     let tracing: TracingSetup
+    /// `OTEL_PROPAGATORS`, and whether `baggage` is one of them (read per attempt).
+    let propagators: [Propagator]
+    let propagatesBaggage: Bool
     /// Asked to look names up again after a connect failure (nil in tests without one).
     let resolver: UpstreamResolver?
     /// This worker's own id source: no lock, no system call per id.
@@ -55,6 +58,8 @@ final class Worker: @unchecked Sendable {
         self.accessLog = accessLog
         self.pools = UpstreamPools(loop: loop)
         self.tracing = tracing
+        propagators = tracing.settings.propagators
+        propagatesBaggage = propagators.contains(.baggage)
         self.resolver = resolver
         self.logger = logger
         self.didStop = didStop
@@ -162,21 +167,15 @@ final class Worker: @unchecked Sendable {
     /// Decides the trace of a request from its headers and its peer, before any span.
     func decideTrace(_ head: RequestHead?, peerIP: PeerIP) -> TraceDecision {
         let settings = tracing.settings
-        var incoming: IncomingTraceContext?
-        if let head {
-            var parents: [String] = []
-            var states: [String] = []
-            for field in head.fields {
-                if field.kind == .traceparent { parents.append(head.string(field.value)) }
-                if field.kind == .tracestate { states.append(head.string(field.value)) }
-            }
-            if !parents.isEmpty { incoming = IncomingTraceContext.parse(traceparent: parents, tracestate: states) }
-        }
+        if settings.disabled { return .disabled }
+        let received = head.map { ReceivedContext(head: $0, propagators: settings.propagators) }
+        let incoming = received?.context
         let trusted = incoming != nil && configuration.trustedNetworks.contains(peerIP.bytes)
-        let sampler = settings.isRecording ? settings.sampler : .alwaysOff
-        return TraceDecision.decide(
+        var decision = TraceDecision.decide(
             incoming: incoming, peerTrusted: trusted, untrusted: configuration.untrustedContext,
-            sampler: sampler, newTraceID: { ids.traceID() })
+            sampler: settings.sampler, newTraceID: { ids.traceID() })
+        decision.baggage = received?.baggage
+        return decision
     }
 
     /// Describes a finished span into the batch; a full batch (or the flush timer) goes to

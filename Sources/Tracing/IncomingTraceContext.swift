@@ -14,6 +14,9 @@ public struct IncomingTraceContext: Sendable, Equatable {
     public var flags: TraceFlags
     /// The validated list, re-joined with `,`; nil when absent or invalid.
     public var traceState: String?
+    /// False when the caller sent ids without a sampling decision (B3 without a sampling
+    /// state): the sampler then decides as for a root.
+    public var parentDecided = true
 
     public init(traceID: TraceID, parentSpanID: SpanID, flags: TraceFlags, traceState: String?) {
         self.traceID = traceID

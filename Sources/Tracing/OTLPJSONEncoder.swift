@@ -43,6 +43,21 @@ public enum OTLPJSONEncoder {
             }
             out += "]"
         }
+        if !span.links.isEmpty {
+            out += ",\"links\":["
+            for (index, link) in span.links.enumerated() {
+                if index > 0 { out += "," }
+                out += "{\"traceId\":\"\(link.traceID)\",\"spanId\":\"\(link.spanID)\""
+                if let state = link.traceState {
+                    out += ",\"traceState\":"
+                    appendString(&out, state)
+                }
+                out += ",\"attributes\":"
+                appendAttributes(&out, link.attributes)
+                out += ",\"flags\":\(link.flags.rawValue)}"
+            }
+            out += "]"
+        }
         switch span.status {
         case .unset: break
         case .ok: out += ",\"status\":{\"code\":1}"

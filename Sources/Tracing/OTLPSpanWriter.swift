@@ -171,6 +171,20 @@ public struct OTLPSpanWriter: SpanWriter, Sendable {
         spans.writer.endMessage(lengthAt, lengthBytes: 1)
     }
 
+    /// Span.links = 13 { trace_id = 1, span_id = 2, trace_state = 3, attributes = 4,
+    /// flags = 6 }. Rare (one per ignored incoming context): written plainly.
+    public mutating func link(_ link: SpanLink) {
+        let lengthAt = spans.writer.beginMessage(13, lengthBytes: 2)
+        withUnsafeBytes(of: link.traceID.bytes) { spans.writer.bytesField(1, $0) }
+        withUnsafeBytes(of: link.spanID.bytes) { spans.writer.bytesField(2, $0) }
+        if let state = link.traceState { spans.writer.stringField(3, state) }
+        for attribute in link.attributes {
+            Self.writeKeyValue(&spans.writer, 4, attribute.key, attribute.value)
+        }
+        spans.writer.fixed32Field(6, UInt32(link.flags.rawValue))
+        spans.writer.endMessage(lengthAt, lengthBytes: 2)
+    }
+
     public mutating func end(status: SpanRecord.Status) {
         // Span.status = 15 { message = 2, code = 3 }: not written when unset (the default).
         switch status {

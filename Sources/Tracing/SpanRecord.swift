@@ -32,11 +32,12 @@ public struct SpanRecord: Sendable, Equatable {
     public var status: Status
     public var attributes: [SpanAttribute]
     public var events: [SpanEvent]
+    public var links: [SpanLink]
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, traceState: String? = nil,
         flags: TraceFlags, kind: Kind, name: String, startNanoseconds: UInt64, endNanoseconds: UInt64,
-        status: Status = .unset, attributes: [SpanAttribute] = [], events: [SpanEvent] = []
+        status: Status = .unset, attributes: [SpanAttribute] = [], events: [SpanEvent] = [], links: [SpanLink] = []
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -50,6 +51,7 @@ public struct SpanRecord: Sendable, Equatable {
         self.status = status
         self.attributes = attributes
         self.events = events
+        self.links = links
     }
 }
 
@@ -91,6 +93,24 @@ public struct SpanEvent: Sendable, Equatable {
     public init(name: String, timeNanoseconds: UInt64, attributes: [SpanAttribute] = []) {
         self.name = name
         self.timeNanoseconds = timeNanoseconds
+        self.attributes = attributes
+    }
+}
+
+/// `Span.Link`: another span this one relates to without being its child (the
+/// incoming context a new trace set aside, for one).
+public struct SpanLink: Sendable, Equatable {
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var traceState: String?
+    public var flags: TraceFlags
+    public var attributes: [SpanAttribute]
+
+    public init(traceID: TraceID, spanID: SpanID, traceState: String? = nil, flags: TraceFlags, attributes: [SpanAttribute] = []) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.traceState = traceState
+        self.flags = flags
         self.attributes = attributes
     }
 }

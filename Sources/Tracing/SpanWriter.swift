@@ -55,6 +55,8 @@ public protocol SpanWriter {
     mutating func event(_ event: SpanEvent)
     /// An event encoded once for many spans (`EncodedEvent`), at `timeNanoseconds`.
     mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64)
+    /// After the events.
+    mutating func link(_ link: SpanLink)
     mutating func end(status: SpanRecord.Status)
 }
 
@@ -107,6 +109,7 @@ public struct SpanRecordWriter: SpanWriter, Sendable {
     private var traceState: String?
     private var attributes: [SpanAttribute] = []
     private var events: [SpanEvent] = []
+    private var links: [SpanLink] = []
 
     public init() {}
 
@@ -117,6 +120,7 @@ public struct SpanRecordWriter: SpanWriter, Sendable {
         attributes = []
         attributes.reserveCapacity(16)
         events = []
+        links = []
     }
 
     public mutating func attribute(_ key: String, _ value: SpanAttribute.Value) {
@@ -127,13 +131,17 @@ public struct SpanRecordWriter: SpanWriter, Sendable {
         events.append(event)
     }
 
+    public mutating func link(_ link: SpanLink) {
+        links.append(link)
+    }
+
     public mutating func end(status: SpanRecord.Status) {
         guard let identity else { return }
         records.append(SpanRecord(
             traceID: identity.traceID, spanID: identity.spanID, parentSpanID: identity.parentSpanID,
             traceState: traceState, flags: identity.flags, kind: identity.kind, name: name,
             startNanoseconds: identity.startNanoseconds, endNanoseconds: identity.endNanoseconds, status: status,
-            attributes: attributes, events: events))
+            attributes: attributes, events: events, links: links))
         self.identity = nil
     }
 }

@@ -15,10 +15,23 @@ public struct TraceDecision: Sendable, Equatable {
     /// The span the proxy's SERVER span is a child of; nil for a new trace.
     public var parentSpanID: SpanID?
     public var sampled: Bool
-    /// The Level 2 random-trace-id flag: kept when received with the trace id. Not set on
-    /// new traces, so an unsampled new trace propagates flags `00`.
+    /// The Level 2 random-trace-id flag: set on traces started here (their ids are
+    /// random), kept as received on continued ones. An unsampled new trace propagates
+    /// flags `02`.
     public var randomTraceID: Bool
     public var traceState: String?
+    /// A valid incoming context that the untrusted policy `ignore` set aside: the new
+    /// trace's SERVER span links to it, so whoever wants to follow it still can.
+    public var ignoredContext: IncomingTraceContext?
+    /// The validated W3C `baggage` to send upstream (with the `baggage` propagator).
+    public var baggage: String?
+    /// Tracing disabled (`OTEL_SDK_DISABLED=true`): propagation is a no-op, the received
+    /// trace fields go upstream unchanged and none are added. The ids are null.
+    public var passThrough = false
+
+    /// The decision when tracing is disabled.
+    public static let disabled = TraceDecision(
+        traceID: .null, parentSpanID: nil, sampled: false, randomTraceID: false, traceState: nil, passThrough: true)
 
     /// The flags to send upstream in `traceparent`.
     public var flags: TraceFlags {
@@ -37,7 +50,7 @@ public struct TraceDecision: Sendable, Equatable {
         sampler: Sampler, newTraceID: () -> TraceID
     ) -> TraceDecision {
         if let incoming, peerTrusted || untrusted == .continueTrace {
-            let parentSampled: Bool? = peerTrusted ? incoming.flags.contains(.sampled) : nil
+            let parentSampled: Bool? = peerTrusted && incoming.parentDecided ? incoming.flags.contains(.sampled) : nil
             return TraceDecision(
                 traceID: incoming.traceID, parentSpanID: incoming.parentSpanID,
                 sampled: sampler.shouldSample(traceID: incoming.traceID, parentSampled: parentSampled),
@@ -48,7 +61,7 @@ public struct TraceDecision: Sendable, Equatable {
         return TraceDecision(
             traceID: traceID, parentSpanID: nil,
             sampled: sampler.shouldSample(traceID: traceID, parentSampled: nil),
-            randomTraceID: false, traceState: nil)
+            randomTraceID: true, traceState: nil, ignoredContext: incoming)
     }
 
     /// The `traceparent` value for a span of this trace: always version 00, built from

@@ -9,8 +9,9 @@ public enum SpanDestination: Sendable, Equatable {
     /// OTLP/HTTP to this traces URL (`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, or the
     /// per-signal variable as is).
     case otlp(String)
-    /// Tracing off: `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`. Requests still
-    /// get a `traceparent` upstream, unsampled.
+    /// No exporter (`OTEL_TRACES_EXPORTER=none`, or `OTEL_SDK_DISABLED=true`). With the
+    /// SDK enabled, sampling and propagation go on as usual (a trusted caller's `-01`
+    /// reaches the backend as `-01`); spans are only kept for the explorer, if it is on.
     case none
 }
 
@@ -19,19 +20,25 @@ public struct TracingSettings: Sendable, Equatable {
     public var destination: SpanDestination
     public var sampler: Sampler
     public var resource: TraceResource
+    /// `OTEL_PROPAGATORS`, in order.
+    public var propagators: [Propagator]
+    /// `OTEL_SDK_DISABLED=true`: no spans, and propagation is a no-op: the received
+    /// trace fields pass unchanged, and none are added.
+    public var disabled: Bool
 
     /// Trust in incoming context is configuration (`tracing:` in the file), not an
     /// `OTEL_*` variable, so it lives in the proxy's runtime configuration.
     public init(
         destination: SpanDestination = .memory, sampler: Sampler = .default,
-        resource: TraceResource = TraceResource(attributes: [.string("service.name", "hoptrace")])
+        resource: TraceResource = TraceResource(attributes: [.string("service.name", "hoptrace")]),
+        propagators: [Propagator] = Propagator.defaults, disabled: Bool = false
     ) {
         self.destination = destination
         self.sampler = sampler
         self.resource = resource
+        self.propagators = propagators
+        self.disabled = disabled
     }
-
-    public var isRecording: Bool { destination != .none }
 
     /// Reads the environment. Bad values are reported by variable name and the default
     /// used; nothing here stops the proxy from starting.
@@ -49,8 +56,12 @@ public struct TracingSettings: Sendable, Equatable {
         let traces = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
         let generic = environment["OTEL_EXPORTER_OTLP_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
         let endpoint = traces ?? generic.map { $0.hasSuffix("/") ? $0 + "v1/traces" : $0 + "/v1/traces" }
+        let (propagators, propagatorProblems) = Propagator.fromEnvironment(environment["OTEL_PROPAGATORS"])
+        settings.propagators = propagators
+        problems += propagatorProblems
         if disabled {
             settings.destination = .none
+            settings.disabled = true
         } else {
             switch exporter {
             case "none": settings.destination = .none

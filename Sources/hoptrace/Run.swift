@@ -200,9 +200,12 @@ func makeTracing(store: TraceStore?, concurrentExports: Int, logger: Logger) -> 
     for problem in problems { logger.warning("tracing configuration", metadata: ["problem": "\(problem)"]) }
     let kept = store == nil ? "" : ", and kept for the explorer"
     switch settings.destination {
+    case .none where settings.disabled:
+        return (TracingSetup(settings: settings, exporter: nil, store: store),
+                "nowhere: tracing is disabled (OTEL_SDK_DISABLED=true); trace fields pass upstream unchanged and none are added")
     case .none:
         return (TracingSetup(settings: settings, exporter: nil, store: store),
-                "nowhere: tracing is off (traceparent is still sent upstream, unsampled)")
+                "nowhere exported (OTEL_TRACES_EXPORTER=none): sampled and propagated as usual" + kept)
     case .console:
         return (TracingSetup(settings: settings, exporter: ConsoleSpanExporter(), store: store), "standard output, one line per span" + kept)
     case .memory:

@@ -106,13 +106,13 @@ import W3CTraceContext
         }
     }
 
-    @Test func unsampledRequestRecordsNothingAndPropagatesFlags00() throws {
+    @Test func unsampledRequestRecordsNothingAndPropagatesFlags02() throws {
         let stub = StubUpstream(body: "ok")
         let (tracing, recorded) = Self.setup(TracingSettings(sampler: .alwaysOff))
         let proxy = try ProxyHarness(upstreamPort: stub.port, tracing: tracing)
         #expect(proxy.get("/")?.status == 200)
         let value = try #require(stub.requests.first?.header("traceparent"))
-        #expect(value.hasPrefix("00-") && value.hasSuffix("-00") && value.count == 55)
+        #expect(value.hasPrefix("00-") && value.hasSuffix("-02") && value.count == 55)
         // Stopping flushes every worker's spans through the pipeline: nothing may arrive.
         proxy.server.stop()
         #expect(recorded.store.list(TraceQuery()).summaries.isEmpty)

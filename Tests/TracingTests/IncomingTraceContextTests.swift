@@ -68,11 +68,32 @@ import W3CTraceContext
     }
 
     @Test(arguments: [
-        "UPPER=1", "a=", "a", "=1", "a=x\u{7F}", "a=b=c", "a=1,a=2", "1abc=1", "a@=1", "a@B=1",
+        "UPPER=1", "a=", "a", "=1", "a=x\u{7F}", "a=b=c", "a@B=1", "@a=1", "_a=1",
         "k=" + String(repeating: "v", count: 257),
+        String(repeating: "k", count: 257) + "=1",
     ])
     func invalidMemberDropsTheWholeList(_ member: String) {
         #expect(TraceStateValidator.validate(["ok=1," + member]) == nil, "\(member)")
+    }
+
+    /// Level 2's key: a lowercase letter or digit, then up to 255 of `a-z 0-9 _ - * / @`.
+    @Test(arguments: [
+        "foo@=1", String(repeating: "t", count: 242) + "@v=1", "tenant@vendor=x", "1abc=1", "a/b*c_d-e=1",
+        String(repeating: "k", count: 256) + "=1", "k=" + String(repeating: "v", count: 256), "k=a b",
+    ])
+    func currentGrammarKeepsTheMember(_ member: String) {
+        #expect(TraceStateValidator.validate(["ok=1," + member]) == "ok=1," + member, "\(member)")
+    }
+
+    /// A repeated key keeps its first member; the other members stay.
+    @Test(arguments: [
+        (["foo=1,foo=1"], "foo=1"),
+        (["foo=1,foo=2"], "foo=1"),
+        (["a=1,foo=1,b=2,foo=2,c=3"], "a=1,foo=1,b=2,c=3"),
+        (["foo=1", "bar=2,foo=3"], "foo=1,bar=2"),
+    ])
+    func duplicateKeysKeepTheFirstMemberAndTheRest(_ fields: [String], _ expected: String) {
+        #expect(TraceStateValidator.validate(fields) == expected)
     }
 
     @Test func thirtyTwoMembersAreAllowedThirtyThreeAreNot() {

@@ -95,14 +95,17 @@ import W3CTraceContext
         #expect(decision.traceID == Self.fresh)
         #expect(decision.parentSpanID == nil)
         #expect(decision.traceState == nil)
+        #expect(decision.ignoredContext == Self.incoming)
+        #expect(decision.flags.rawValue & 0x02 != 0)
     }
 
-    @Test func unsampledTraceStillPropagatesWithFlags00() {
+    /// A new trace's id is random: Level 2's random flag (0x02) is set, sampled or not.
+    @Test func unsampledNewTraceStillPropagatesWithTheRandomFlag() {
         let decision = TraceDecision.decide(
             incoming: nil, peerTrusted: true, untrusted: .continueTrace,
             sampler: .alwaysOff, newTraceID: { Self.fresh })
         let span = SpanID(bytes: (1, 2, 3, 4, 5, 6, 7, 8))
-        #expect(decision.traceparent(spanID: span) == "00-09090909090909090909090909090909-0102030405060708-00")
+        #expect(decision.traceparent(spanID: span) == "00-09090909090909090909090909090909-0102030405060708-02")
         #expect(!decision.sampled)
     }
 }

@@ -79,6 +79,10 @@ public struct FactsRecordingWriter: SpanWriter, Sendable {
         inner.event(event, timeNanoseconds: timeNanoseconds)
     }
 
+    public mutating func link(_ link: SpanLink) {
+        inner.link(link)
+    }
+
     public mutating func end(status: SpanRecord.Status) {
         switch status {
         case .unset: break

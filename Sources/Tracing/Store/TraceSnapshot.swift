@@ -86,6 +86,7 @@ extension SpanRecord {
         var status = Status.unset
         var attributes: [SpanAttribute] = []
         var events: [SpanEvent] = []
+        var links: [SpanLink] = []
         var reader = ProtobufReader(bytes, range: range)
         while let (field, value) = (try? reader.next()) ?? nil {
             switch (field, value) {
@@ -100,6 +101,7 @@ extension SpanRecord {
             case (8, .fixed64(let time)): end = time
             case (9, .bytes(let keyValue)): if let attribute = Self.attribute(bytes, keyValue) { attributes.append(attribute) }
             case (11, .bytes(let event)): events.append(Self.event(bytes, event))
+            case (13, .bytes(let link)): links.append(Self.link(bytes, link))
             case (15, .bytes(let message)): status = Self.status(bytes, message)
             case (16, .fixed32(let number)): flags = number
             default: break
@@ -108,7 +110,8 @@ extension SpanRecord {
         self.init(
             traceID: traceID, spanID: spanID, parentSpanID: parent, traceState: traceState,
             flags: TraceFlags(rawValue: UInt8(truncatingIfNeeded: flags)), kind: kind, name: name,
-            startNanoseconds: start, endNanoseconds: end, status: status, attributes: attributes, events: events)
+            startNanoseconds: start, endNanoseconds: end, status: status, attributes: attributes, events: events,
+            links: links)
     }
 
     private static func spanIDBytes(_ bytes: ArraySlice<UInt8>) -> SpanID.Bytes {
@@ -148,6 +151,22 @@ extension SpanRecord {
             }
         }
         return event
+    }
+
+    private static func link(_ bytes: [UInt8], _ range: Range<Int>) -> SpanLink {
+        var link = SpanLink(traceID: .null, spanID: .null, flags: TraceFlags())
+        var reader = ProtobufReader(bytes, range: range)
+        while let (field, value) = (try? reader.next()) ?? nil {
+            switch (field, value) {
+            case (1, .bytes(let id)) where id.count == 16: link.traceID = TraceID(bytes: TraceKey(bytes[id]).bytes)
+            case (2, .bytes(let id)) where id.count == 8: link.spanID = SpanID(bytes: spanIDBytes(bytes[id]))
+            case (3, .bytes(let text)): link.traceState = String(decoding: bytes[text], as: UTF8.self)
+            case (4, .bytes(let keyValue)): if let attribute = attribute(bytes, keyValue) { link.attributes.append(attribute) }
+            case (6, .fixed32(let number)): link.flags = TraceFlags(rawValue: UInt8(truncatingIfNeeded: number))
+            default: break
+            }
+        }
+        return link
     }
 
     private static func status(_ bytes: [UInt8], _ range: Range<Int>) -> Status {
