@@ -74,6 +74,33 @@ extension ConfigReader {
         return nil
     }
 
+    /// `off`, `on` (the global sampler, as with no key), or `{ ratio: 0.05 }`.
+    mutating func routeTracing(_ key: String, _ node: Node) -> ProxyConfiguration.RouteTracing? {
+        if let text = node.scalar?.string {
+            switch text {
+            case "off", "false", "no": return .off
+            case "on", "true", "yes": return nil
+            default:
+                problem(key, node, "must be off, on, or { ratio: 0.05 }, not '\(text)'")
+                return nil
+            }
+        }
+        var ratio: Double?
+        eachEntry(key, node) { reader, name, keyNode, value in
+            guard name == "ratio" else {
+                reader.problem("\(key).\(name)", keyNode, "unknown key (expected ratio)")
+                return
+            }
+            guard let text = reader.scalar("\(key).ratio", value) else { return }
+            if let number = Double(text), number >= 0, number <= 1 {
+                ratio = number
+            } else {
+                reader.problem("\(key).ratio", value, "must be a number from 0 to 1, not '\(text)'")
+            }
+        }
+        return ratio.map(ProxyConfiguration.RouteTracing.ratio)
+    }
+
     mutating func routes(_ node: Node, upstreams: [String: ProxyConfiguration.Upstream]) -> [ProxyConfiguration.Route] {
         guard let list = node.sequence else {
             problem("routes", node, "must be a list of routes")
@@ -90,6 +117,7 @@ extension ConfigReader {
             var prefix: String?
             var strip = false
             var upstream: String?
+            var tracing: ProxyConfiguration.RouteTracing?
             eachEntry(base, item) { reader, key, keyNode, value in
                 let keyPath = "\(base).\(key)"
                 switch key {
@@ -99,7 +127,8 @@ extension ConfigReader {
                 case "path_prefix": prefix = reader.scalar(keyPath, value)
                 case "strip_prefix": strip = reader.bool(keyPath, value)
                 case "upstream": upstream = reader.scalar(keyPath, value)
-                default: reader.problem(keyPath, keyNode, "unknown key (expected name, host, path, path_prefix, strip_prefix, upstream)")
+                case "tracing": tracing = reader.routeTracing(keyPath, value)
+                default: reader.problem(keyPath, keyNode, "unknown key (expected name, host, path, path_prefix, strip_prefix, upstream, tracing)")
                 }
             }
             let label = name ?? base
@@ -133,7 +162,7 @@ extension ConfigReader {
                 problem("\(base).upstream", item, "missing: name the upstream this route sends to")
             }
             if let name, let match, let upstream {
-                routes.append(.init(name: name, host: host, match: match, stripPrefix: strip, upstream: upstream))
+                routes.append(.init(name: name, host: host, match: match, stripPrefix: strip, upstream: upstream, tracing: tracing))
             }
         }
         return routes

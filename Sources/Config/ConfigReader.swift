@@ -248,8 +248,16 @@ struct ConfigReader {
                 if key == "capture_request_headers" { tracing.captureRequestHeaders = names } else { tracing.captureResponseHeaders = names }
             case "max_concurrent_exports":
                 if let number = reader.integer(path, value, in: 1...64) { tracing.maxConcurrentExports = number }
+            case "keep":
+                reader.eachEntry(path, value) { reader, key, keyNode, value in
+                    switch key {
+                    case "errors": tracing.keep.errors = reader.bool("\(path).errors", value)
+                    case "slower_than": tracing.keep.slowerThan = reader.duration("\(path).slower_than", value)
+                    default: reader.problem("\(path).\(key)", keyNode, "unknown key (expected errors, slower_than)")
+                    }
+                }
             default:
-                reader.problem(path, keyNode, "unknown key (expected trusted_networks, untrusted_context, traceresponse, server_timing, capture_request_headers, capture_response_headers, max_concurrent_exports)")
+                reader.problem(path, keyNode, "unknown key (expected trusted_networks, untrusted_context, traceresponse, server_timing, capture_request_headers, capture_response_headers, max_concurrent_exports, keep)")
             }
         }
         return tracing

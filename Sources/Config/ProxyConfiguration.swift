@@ -67,6 +67,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         /// OTLP exports in flight at once, each on its own connection (1–64). Default 16:
         /// enough for a single worker's spans to a collector 100 ms away.
         public var maxConcurrentExports = 16
+        public var keep = Keep()
 
         public init() {}
     }
@@ -111,14 +112,44 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var match: PathMatch
         public var stripPrefix: Bool
         public var upstream: String
+        /// `tracing:` on the route: nil follows the global sampler.
+        public var tracing: RouteTracing?
 
-        public init(name: String, host: String? = nil, match: PathMatch, stripPrefix: Bool = false, upstream: String) {
+        public init(
+            name: String, host: String? = nil, match: PathMatch, stripPrefix: Bool = false, upstream: String,
+            tracing: RouteTracing? = nil
+        ) {
             self.name = name
             self.host = host
             self.match = match
             self.stripPrefix = stripPrefix
             self.upstream = upstream
+            self.tracing = tracing
         }
+    }
+
+    /// A route's own sampling: `tracing: off` (no spans; `traceparent` still propagated,
+    /// unsampled), or `tracing: { ratio: 0.05 }` (this fraction of traces that start here
+    /// or whose parent is not trusted; a trusted parent's decision is still followed).
+    public enum RouteTracing: Sendable, Equatable {
+        case off
+        case ratio(Double)
+    }
+
+    /// `tracing.keep`: the proxy's own spans of requests the head decision left unsampled,
+    /// recorded anyway when the request went wrong or took long.
+    public struct Keep: Sendable, Equatable {
+        /// 5xx, an upstream failure, or a local error.
+        public var errors = false
+        /// Milliseconds; nil: off.
+        public var slowerThan: Int?
+
+        public init(errors: Bool = false, slowerThan: Int? = nil) {
+            self.errors = errors
+            self.slowerThan = slowerThan
+        }
+
+        public var isOn: Bool { errors || slowerThan != nil }
     }
 
     public enum PathMatch: Sendable, Equatable {

@@ -10,7 +10,7 @@ extension ClientSession {
         cancelDeadline()
         configuration = worker.configuration
         let route = configuration.routing.match(head)
-        let trace = worker.decideTrace(head, peerIP: peerIP)
+        let trace = worker.decideTrace(head, route: route, peerIP: peerIP)
         let exchange = Exchange(
             head: head, route: route, limits: configuration.limits, trace: trace, serverSpanID: worker.ids.spanID())
         self.exchange = exchange

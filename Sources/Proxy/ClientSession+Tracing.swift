@@ -26,7 +26,14 @@ extension ClientSession {
     /// request as they stand: the exchange itself may go on (a retry).
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
         guard let attempt = exchange.attempt.take() else { return }
-        guard exchange.trace.sampled else { return }
+        guard exchange.trace.sampled else {
+            if configuration.keep.isOn {
+                exchange.heldAttempts.append(HeldAttempt(
+                    attempt: attempt, endNanoseconds: Self.now(), error: error, bytesIn: exchange.bytesIn,
+                    bytesOut: exchange.bytesOut, tunnelEnd: exchange.machine.tunnelEnd))
+            }
+            return
+        }
         let (spanID, start, status) = (attempt.spanID, attempt.startNanoseconds, attempt.status ?? 0)
         var span = PendingSpan(
             role: .client(consume attempt), spanID: spanID, parentSpanID: exchange.serverSpanID, startNanoseconds: start,
@@ -39,17 +46,56 @@ extension ClientSession {
     /// The exchange has ended (or its client is gone): its SERVER span, once, and its
     /// access-log line when `log`, both read from one `ExchangeSummary`.
     func reportEnd(_ exchange: Exchange, log: Bool) {
-        let recordSpan = !exchange.spansRecorded && exchange.trace.sampled
+        let firstReport = !exchange.spansRecorded
         exchange.spansRecorded = true
+        var recordSpan = firstReport && exchange.trace.sampled
+        let mayKeep = firstReport && !exchange.trace.sampled && configuration.keep.isOn
         let accessLog = log ? worker.accessLog : nil
-        guard recordSpan || accessLog != nil else { return }
+        guard recordSpan || mayKeep || accessLog != nil else { return }
         let summary = exchange.summary
+        var reason: String?
+        if mayKeep {
+            reason = keepReason(summary)
+            recordSpan = reason != nil
+            let held = exchange.heldAttempts
+            exchange.heldAttempts = []
+            if let reason { for attempt in held { worker.record(clientSpan(attempt, of: exchange, reason: reason)) } }
+        }
         if recordSpan {
             // The response head only when headers are captured from it.
             let captured = configuration.headerCapture == nil ? nil : exchange.response.map(CapturedResponse.init)
-            worker.record(serverSpan(summary, response: captured))
+            var span = serverSpan(summary, response: captured)
+            span.samplingReason = reason
+            worker.record(span)
         }
         if let accessLog { accessLog.write(accessLogRecord(summary)) }
+    }
+
+    /// Why `tracing.keep` records an unsampled exchange's spans: `error` for a 5xx, an
+    /// upstream failure or an answer of the proxy's own (404 without a route, 400, 408
+    /// …), not for a client that went away (499); `slow` past `slower_than`; nil to let
+    /// it go.
+    func keepReason(_ summary: ExchangeSummary) -> String? {
+        let keep = configuration.keep
+        if keep.errors, summary.status >= 500 || (summary.error.map { $0.status != 499 } ?? false) { return "error" }
+        if let threshold = keep.slowerThan {
+            let elapsed = (Timestamp.monotonicNanoseconds() - summary.exchange.startMonotonicNanoseconds) / 1_000_000
+            if elapsed >= Int64(threshold) { return "slow" }
+        }
+        return nil
+    }
+
+    /// The CLIENT span of an attempt held for `tracing.keep`.
+    private func clientSpan(_ held: HeldAttempt, of exchange: Exchange, reason: String) -> PendingSpan {
+        let attempt = held.attempt
+        var span = PendingSpan(
+            role: .client(attempt), spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
+            startNanoseconds: attempt.startNanoseconds, endNanoseconds: held.endNanoseconds, exchange: exchange,
+            status: attempt.status ?? 0, error: held.error, bytesIn: held.bytesIn, bytesOut: held.bytesOut,
+            peerAttributes: spanPeerAttributes)
+        span.tunnelEnd = held.tunnelEnd
+        span.samplingReason = reason
+        return span
     }
 
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
@@ -58,10 +104,11 @@ extension ClientSession {
         let trace = worker.decideTrace(nil, peerIP: peerIP)
         if trace.passThrough { return ("-", "-") }
         let spanID = worker.ids.spanID()
-        if trace.sampled {
+        // A rejection is a local error: `tracing.keep.errors` records it unsampled too.
+        if trace.sampled || configuration.keep.errors {
             worker.record(RejectionSpan(
                 traceID: trace.traceID, spanID: spanID, flags: trace.flags, timeNanoseconds: Self.now(), error: error,
-                peerAttributes: spanPeerAttributes))
+                peerAttributes: spanPeerAttributes, samplingReason: trace.sampled ? nil : "error"))
         }
         return (trace.traceID.description, spanID.description)
     }

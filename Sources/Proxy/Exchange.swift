@@ -30,6 +30,9 @@ final class Exchange {
     var attempt: UpstreamAttempt?
     /// Both spans were recorded (once only, however the exchange ends).
     var spansRecorded = false
+    /// Ended attempts of an unsampled exchange, held while `tracing.keep` may still want
+    /// their CLIENT spans (only then; the facts, not encoded spans).
+    var heldAttempts: [HeldAttempt] = []
 
     /// nil when the request has no body.
     var requestDecoder: BodyDecoder?
@@ -95,4 +98,15 @@ struct UpstreamAttempt {
     var connectedNanoseconds: UInt64?
     var firstByteNanoseconds: UInt64?
     var status: Int?
+}
+
+/// An ended upstream attempt as its CLIENT span would describe it, held by an unsampled
+/// exchange until its end says whether `tracing.keep` records it.
+struct HeldAttempt {
+    var attempt: UpstreamAttempt
+    var endNanoseconds: UInt64
+    var error: ProxyError?
+    var bytesIn: UInt64
+    var bytesOut: UInt64
+    var tunnelEnd: TunnelEnd?
 }

@@ -51,6 +51,9 @@ struct PendingSpan: DescribedSpan {
     var response: CapturedResponse? = nil
     /// Why the tunnel ended, for a request answered with 101.
     var tunnelEnd: TunnelEnd? = nil
+    /// `sampling.reason` (`error`, `slow`): recorded by `tracing.keep` though the head
+    /// decision was "not sampled".
+    var samplingReason: String? = nil
 
     /// The span name: `{method} {route}`, the method alone without a route; made once per
     /// route for the usual methods (`CompiledRoute.spanNames`), per span for others.
@@ -101,6 +104,7 @@ struct PendingSpan: DescribedSpan {
         } else if let error {
             writer.attribute("error.type", error.kind.rawValue)
         }
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
         if let ignored = exchange.trace.ignoredContext { writer.link(Self.link(to: ignored)) }
         writer.end(status: spanStatus)
     }
@@ -156,6 +160,7 @@ struct PendingSpan: DescribedSpan {
             writer.attribute("error.type", String(status))
             spanStatus = .error("upstream answered \(status)")
         }
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
         if attempt.reused {
             writer.event(Self.connectionReused, timeNanoseconds: startNanoseconds)
         } else if let connected = attempt.connectedNanoseconds {
@@ -227,6 +232,7 @@ struct RejectionSpan: DescribedSpan {
     var timeNanoseconds: UInt64
     var error: ProxyError
     var peerAttributes: EncodedAttributes
+    var samplingReason: String? = nil
 
     func write<Writer: SpanWriter>(to writer: inout Writer) {
         writer.begin(
@@ -237,6 +243,7 @@ struct RejectionSpan: DescribedSpan {
         writer.attributes(peerAttributes)
         writer.attribute("http.response.status_code", error.status)
         writer.attribute("error.type", error.kind.rawValue)
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
         writer.end(status: .unset)
     }
 }

@@ -28,14 +28,20 @@ public final class CompiledRoute: Sendable {
     /// `{method} {template}` for each method `SpanText.knownMethods` names: span names
     /// made once, not per span.
     let spanNames: [String]
+    /// The route's own sampler (`tracing:` on the route); nil: the global one.
+    public let sampler: Sampler?
 
-    public init(name: String, host: HostPattern, path: [UInt8], isPrefix: Bool, stripPrefix: Bool, upstream: UpstreamGroup) {
+    public init(
+        name: String, host: HostPattern, path: [UInt8], isPrefix: Bool, stripPrefix: Bool, upstream: UpstreamGroup,
+        sampler: Sampler? = nil
+    ) {
         self.name = name
         self.host = host
         self.path = path
         self.isPrefix = isPrefix
         self.stripPrefix = stripPrefix
         self.upstream = upstream
+        self.sampler = sampler
         let text = String(decoding: path, as: UTF8.self)
         let template = isPrefix && text != "/" ? (text.hasSuffix("/") ? text + "*" : text + "/*") : text
         self.template = template

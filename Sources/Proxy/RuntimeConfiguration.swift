@@ -16,6 +16,8 @@ public final class RuntimeConfiguration: Sendable {
     public let untrustedContext: UntrustedContextPolicy
     /// Headers recorded on SERVER spans; nil when none are (so a span carries nothing).
     public let headerCapture: HeaderCapture?
+    /// `tracing.keep`: unsampled requests whose proxy spans are recorded all the same.
+    public let keep: ProxyConfiguration.Keep
 
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
@@ -104,12 +106,21 @@ public final class RuntimeConfiguration: Sendable {
             case .exact(let value): path = value; isPrefix = false
             case .prefix(let value): path = value; isPrefix = true
             }
+            let sampler: Sampler?
+            switch route.tracing {
+            case nil: sampler = nil
+            // Off whatever the parent says: no spans, an unsampled traceparent.
+            case .off?: sampler = .alwaysOff
+            // A trusted parent's decision is still followed.
+            case .ratio(let ratio)?: sampler = .parentBased(root: .traceIDRatio(ratio))
+            }
             routes.append(CompiledRoute(
                 name: route.name, host: host, path: Array(path.utf8), isPrefix: isPrefix,
-                stripPrefix: route.stripPrefix, upstream: group))
+                stripPrefix: route.stripPrefix, upstream: group, sampler: sampler))
         }
         let capture = HeaderCapture(request: source.tracing.captureRequestHeaders, response: source.tracing.captureResponseHeaders)
         self.headerCapture = capture.request.isEmpty && capture.response.isEmpty ? nil : capture
+        self.keep = source.tracing.keep
         self.source = source
         self.routing = RoutingTable(routes: routes)
         self.groups = groups

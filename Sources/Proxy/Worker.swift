@@ -165,7 +165,7 @@ final class Worker: @unchecked Sendable {
     // MARK: Tracing
 
     /// Decides the trace of a request from its headers and its peer, before any span.
-    func decideTrace(_ head: RequestHead?, peerIP: PeerIP) -> TraceDecision {
+    func decideTrace(_ head: RequestHead?, route: CompiledRoute? = nil, peerIP: PeerIP) -> TraceDecision {
         let settings = tracing.settings
         if settings.disabled { return .disabled }
         let received = head.map { ReceivedContext(head: $0, propagators: settings.propagators) }
@@ -173,7 +173,7 @@ final class Worker: @unchecked Sendable {
         let trusted = incoming != nil && configuration.trustedNetworks.contains(peerIP.bytes)
         var decision = TraceDecision.decide(
             incoming: incoming, peerTrusted: trusted, untrusted: configuration.untrustedContext,
-            sampler: settings.sampler, newTraceID: { ids.traceID() })
+            sampler: route?.sampler ?? settings.sampler, newTraceID: { ids.traceID() })
         decision.baggage = received?.baggage
         return decision
     }
