@@ -56,8 +56,10 @@ struct ConfigReader {
                 configuration.receiver = isNull(value) ? nil : receiver(value)
             case "store":
                 configuration.store = store(value)
+            case "request_id":
+                configuration.requestID = requestID(value)
             default:
-                problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing, receiver, store)")
+                problem(key, keyNode, "unknown key (expected listen, workers, admin, access_log, access_log_format, timeouts, limits, routes, upstreams, tracing, receiver, store, request_id)")
             }
         }
         if let routesNode {
@@ -83,6 +85,28 @@ struct ConfigReader {
             return nil
         }
         return text
+    }
+
+    /// A header name, or `off`. Not a field the proxy decides on itself (Host, framing,
+    /// hop-by-hop, forwarding and trace fields).
+    mutating func requestID(_ node: Node) -> String? {
+        if isNull(node) { return nil }
+        guard let text = scalar("request_id", node) else { return "x-request-id" }
+        if ["off", "false", "no"].contains(text) { return nil }
+        let name = text.lowercased()
+        let isToken = !name.isEmpty && name.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+        guard isToken else {
+            problem("request_id", node, "must be a header name like x-request-id, or off, not '\(text)'")
+            return "x-request-id"
+        }
+        let kind = name.utf8.withContiguousStorageIfAvailable { FieldKind.classify(UnsafeRawBufferPointer($0)) } ?? .other
+        guard kind == .other else {
+            problem("request_id", node, "'\(text)' is a field the proxy sets or reads itself; name another header")
+            return "x-request-id"
+        }
+        return name
     }
 
     mutating func workers(_ node: Node) -> Int? {

@@ -16,6 +16,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var routes: [Route] = []
     public var upstreams: [String: Upstream] = [:]
     public var tracing = Tracing()
+    /// `request_id:` the header that carries a request id (kept from a trusted peer, else
+    /// the trace id), sent upstream and returned to the client; nil: off.
+    public var requestID: String? = "x-request-id"
     /// nil: no OTLP receiver (`receiver: null`).
     public var receiver: Receiver? = Receiver()
     public var store = Store()

@@ -141,4 +141,11 @@ public struct HeaderField: Sendable, Equatable {
         self.value = value
         self.kind = kind
     }
+
+    /// Whether the field's name in `bytes` is `lowercased`, compared case-insensitively.
+    public func isNamed(_ lowercased: [UInt8], in bytes: [UInt8]) -> Bool {
+        name.count == lowercased.count && bytes.withUnsafeBytes { buffer in
+            lowercased.withUnsafeBytes { ASCII.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: buffer[name]), $0) }
+        }
+    }
 }

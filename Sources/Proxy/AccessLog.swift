@@ -20,6 +20,7 @@ public final class AccessLog: Sendable {
         var route: String?
         var upstream: String?
         var error: String?
+        var requestID: String?
         var traceID: String
         var spanID: String
     }
@@ -75,6 +76,7 @@ public final class AccessLog: Sendable {
         var line = "\(Timestamp.iso8601(nanoseconds: record.startWallNanoseconds)) \(record.client) \"\(record.method) \(sanitized(record.target)) HTTP/\(record.version)\" \(record.status) \(record.bytesIn) \(record.bytesOut) \(formatMilliseconds(duration))ms"
         line += " route=\(record.route ?? "-") upstream=\(record.upstream ?? "-")"
         if let error = record.error { line += " error=\(error)" }
+        if let requestID = record.requestID { line += " request_id=\(sanitized(requestID))" }
         line += " trace_id=\(record.traceID) span_id=\(record.spanID)"
         return line
     }
@@ -94,6 +96,7 @@ public final class AccessLog: Sendable {
             "\"upstream\":\(record.upstream.map(quoted) ?? "null")",
         ]
         if let error = record.error { fields.append("\"error\":\(quoted(error))") }
+        if let requestID = record.requestID { fields.append("\"request_id\":\(quoted(requestID))") }
         fields.append("\"trace_id\":\"\(record.traceID)\"")
         fields.append("\"span_id\":\"\(record.spanID)\"")
         return "{" + fields.joined(separator: ",") + "}"

@@ -11,8 +11,12 @@ extension ClientSession {
         configuration = worker.configuration
         let route = configuration.routing.match(head)
         let trace = worker.decideTrace(head, route: route, peerIP: peerIP)
+        let requestID = RequestID.decide(
+            head, field: configuration.requestIDField, trusted: configuration.trustedNetworks.contains(peerIP.bytes),
+            fallback: { trace.passThrough ? worker.ids.traceID() : trace.traceID })
         let exchange = Exchange(
             head: head, route: route, limits: configuration.limits, trace: trace, serverSpanID: worker.ids.spanID())
+        exchange.requestID = requestID
         self.exchange = exchange
         let server = route.flatMap { worker.pools.nextServer(of: $0.upstream) }
         let action = exchange.machine.start(
@@ -101,7 +105,12 @@ extension ClientSession {
             exchange.upstream?.close()
             exchange.upstream = nil
             if answerClient {
-                LocalResponse.write(status: error.status, message: error.message, close: closeClient || worker.isDraining, to: client.output)
+                let field = configuration.requestIDField
+                LocalResponse.write(
+                    status: error.status, message: error.message, close: closeClient || worker.isDraining, to: client.output
+                ) { writer in
+                    if let field { exchange.requestID.writeField(field, head: exchange.head, into: &writer) }
+                }
             }
             finishExchange(exchange, closeClient: closeClient)
             return .none
@@ -151,7 +160,8 @@ extension ClientSession {
         let passThrough = exchange.trace.passThrough
         HeaderPolicy.writeUpstreamRequestHead(
             exchange.head, route: route, peerHost: spanPeer.host, keepTraceFields: passThrough,
-            keepBaggage: passThrough || !worker.propagatesBaggage, into: &worker.scratch)
+            keepBaggage: passThrough || !worker.propagatesBaggage, requestID: exchange.requestID,
+            requestIDField: configuration.requestIDField, into: &worker.scratch)
         HeaderPolicy.writeTraceFields(exchange.trace, clientSpanID: spanID, propagators: worker.propagators, into: &worker.scratch)
         worker.scratch.withUnsafeBytes { connection.output.append($0) }
         if let carrying {
@@ -205,6 +215,7 @@ extension ClientSession {
             route: exchange.route?.name,
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,
+            requestID: exchange.requestID.text(head: head),
             traceID: exchange.trace.passThrough ? "-" : exchange.trace.traceID.description,
             spanID: exchange.trace.passThrough ? "-" : exchange.serverSpanID.description)
     }

@@ -146,6 +146,9 @@ extension ClientSession {
             status: summary.status, error: summary.error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
             peerAttributes: spanPeerAttributes, capture: configuration.headerCapture, response: response)
         span.tunnelEnd = summary.tunnelEnd
+        if let field = configuration.requestIDField, configuration.headerCapture?.request.contains(field.name) != true {
+            span.requestIDKey = field.attributeKey
+        }
         return span
     }
 }

@@ -107,9 +107,11 @@ extension ClientSession {
         upstream.setTimeouts(readMilliseconds: configuration.timeouts.upstreamHeader, writeMilliseconds: nil)
         worker.scratch.removeAll()
         let options = configuration.source.tracing
+        let requestIDField = configuration.requestIDField
         HeaderPolicy.writeClientResponseHead(
             head, framing: exchange.clientFraming, requestMethod: exchange.head.methodKind, closeConnection: closeClient,
-            into: &worker.scratch) { writer in
+            replacing: requestIDField, into: &worker.scratch) { writer in
+                if let requestIDField { exchange.requestID.writeField(requestIDField, head: exchange.head, into: &writer) }
                 if options.traceResponse || options.serverTiming { writeCorrelationFields(exchange, into: &writer) }
             }
         worker.scratch.withUnsafeBytes { client.output.append($0) }

@@ -30,6 +30,8 @@ final class Exchange {
     var attempt: UpstreamAttempt?
     /// Both spans were recorded (once only, however the exchange ends).
     var spansRecorded = false
+    /// `request_id:`: decided as the exchange starts.
+    var requestID = RequestID.none
     /// Ended attempts of an unsampled exchange, held while `tracing.keep` may still want
     /// their CLIENT spans (only then; the facts, not encoded spans).
     var heldAttempts: [HeldAttempt] = []

@@ -21,7 +21,8 @@ enum HeaderPolicy {
     /// sends its validated copy).
     static func writeUpstreamRequestHead(
         _ head: RequestHead, route: CompiledRoute, peerHost: String, keepTraceFields: Bool = false,
-        keepBaggage: Bool = true, into writer: inout HeadWriter
+        keepBaggage: Bool = true, requestID: RequestID = .none, requestIDField: RequestID.Field? = nil,
+        into writer: inout HeadWriter
     ) {
         let source = head.bytes
         let requestLineEnd = head.target.upperBound + 11  // " HTTP/1.1\r\n"
@@ -62,6 +63,9 @@ enum HeaderPolicy {
                     writer.appendCRLF()
                     continue
                 }
+            case .other:
+                // The request id goes as decided (`RequestID`), not as received.
+                if let requestIDField, requestIDField.names(field, in: source) { continue }
             default:
                 if field.kind.isHopByHop { continue }
             }
@@ -97,6 +101,7 @@ enum HeaderPolicy {
             writer.append(source, authority)
             writer.appendCRLF()
         }
+        if let requestIDField { requestID.writeField(requestIDField, head: head, into: &writer) }
         if let upgrade = head.upgrade {
             writer.append("Connection: upgrade\r\nUpgrade: ")
             writer.append(source, upgrade)
@@ -229,9 +234,11 @@ enum HeaderPolicy {
 
     /// Writes the head sent to the client for an upstream response; `extraFields` adds
     /// the proxy's own fields before the framing and connection fields.
+    ///
+    /// A field named `replacing` is left out: the proxy writes its own (the request id).
     static func writeClientResponseHead(
         _ response: ResponseHead, framing: ClientFraming, requestMethod: HTTPMethod, closeConnection: Bool,
-        into writer: inout HeadWriter, extraFields: (inout HeadWriter) -> Void = { _ in }
+        replacing: RequestID.Field? = nil, into writer: inout HeadWriter, extraFields: (inout HeadWriter) -> Void = { _ in }
     ) {
         let source = response.bytes
         writer.append("HTTP/1.1 ")
@@ -250,6 +257,8 @@ enum HeaderPolicy {
                 continue
             case .upgrade:
                 if !switching { continue }
+            case .other:
+                if let replacing, replacing.names(field, in: source) { continue }
             default:
                 if field.kind.isHopByHop { continue }
             }

@@ -4,11 +4,14 @@ import Libevent
 /// The proxy's own responses: a status line, a short plain-text body saying what happened.
 enum LocalResponse {
     /// Appends the response to `output`.
-    static func write(status: Int, message: String, close: Bool, to output: Buffer) {
-        head(status: status, message: message, close: close).withUnsafeBytes { output.append($0) }
+    /// `fields` adds the proxy's own (the request id).
+    static func write(
+        status: Int, message: String, close: Bool, to output: Buffer, fields: (inout HeadWriter) -> Void = { _ in }
+    ) {
+        head(status: status, message: message, close: close, fields: fields).withUnsafeBytes { output.append($0) }
     }
 
-    private static func head(status: Int, message: String, close: Bool) -> HeadWriter {
+    private static func head(status: Int, message: String, close: Bool, fields: (inout HeadWriter) -> Void) -> HeadWriter {
         let reason = reasonPhrase(status)
         let body = "\(status) \(reason): \(message)\n"
         var writer = HeadWriter(capacity: 256)
@@ -20,6 +23,7 @@ enum LocalResponse {
         writer.appendContentLength(UInt64(body.utf8.count))
         if close { writer.append("Connection: close\r\n") }
         if status == 405 { writer.append("Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE\r\n") }
+        fields(&writer)
         writer.appendCRLF()
         writer.append(body)
         return writer

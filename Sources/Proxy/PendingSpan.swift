@@ -54,6 +54,8 @@ struct PendingSpan: DescribedSpan {
     /// `sampling.reason` (`error`, `slow`): recorded by `tracing.keep` though the head
     /// decision was "not sampled".
     var samplingReason: String? = nil
+    /// `http.request.header.{request id field}` (SERVER spans, with `request_id:` on).
+    var requestIDKey: String? = nil
 
     /// The span name: `{method} {route}`, the method alone without a route; made once per
     /// route for the usual methods (`CompiledRoute.spanNames`), per span for others.
@@ -93,6 +95,9 @@ struct PendingSpan: DescribedSpan {
         writer.attribute("http.response.body.size", Int(bytesOut))
         if status > 0 { writer.attribute("http.response.status_code", status) }
         if let capture { Self.writeCaptured(capture, request: exchange.head, response: response?.head, to: &writer) }
+        if let requestIDKey, let id = exchange.requestID.text(head: exchange.head) {
+            writer.attribute(requestIDKey, .string(id))
+        }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
         if let error, error.status >= 500 || error.kind == .upstreamBodyTruncated || error.kind == .upstreamReset {

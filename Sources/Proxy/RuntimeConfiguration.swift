@@ -18,6 +18,8 @@ public final class RuntimeConfiguration: Sendable {
     public let headerCapture: HeaderCapture?
     /// `tracing.keep`: unsampled requests whose proxy spans are recorded all the same.
     public let keep: ProxyConfiguration.Keep
+    /// `request_id:`; nil when off.
+    let requestIDField: RequestID.Field?
 
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
@@ -121,6 +123,7 @@ public final class RuntimeConfiguration: Sendable {
         let capture = HeaderCapture(request: source.tracing.captureRequestHeaders, response: source.tracing.captureResponseHeaders)
         self.headerCapture = capture.request.isEmpty && capture.response.isEmpty ? nil : capture
         self.keep = source.tracing.keep
+        self.requestIDField = source.requestID.map(RequestID.Field.init)
         self.source = source
         self.routing = RoutingTable(routes: routes)
         self.groups = groups

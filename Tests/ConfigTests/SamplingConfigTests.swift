@@ -46,3 +46,24 @@ import Testing
         ])
     }
 }
+
+/// `request_id:`: a header name, or off.
+@Suite struct RequestIDConfigTests {
+    @Test(arguments: [
+        (nil, "x-request-id"), ("request_id: X-Correlation-ID", "x-correlation-id"), ("request_id: off", nil),
+        ("request_id: null", nil),
+    ] as [(String?, String?)])
+    func theFieldIsNamedOrOff(_ line: String?, _ expected: String?) throws {
+        let yaml = (line.map { $0 + "\n" } ?? "") + ConfigLoaderTests.minimal
+        #expect(try ConfigLoader.parse(yaml: yaml).requestID == expected)
+    }
+
+    @Test(arguments: [
+        ("x request id", "request_id (line 1): must be a header name like x-request-id, or off, not 'x request id'"),
+        ("traceparent", "request_id (line 1): 'traceparent' is a field the proxy sets or reads itself; name another header"),
+        ("Host", "request_id (line 1): 'Host' is a field the proxy sets or reads itself; name another header"),
+    ])
+    func aBadFieldIsRefusedWithTheReason(_ written: String, _ message: String) {
+        #expect(AddressConfigTests.problems("request_id: \(written)\n" + ConfigLoaderTests.minimal) == [message])
+    }
+}
