@@ -114,7 +114,7 @@ class GarbageBackend:
 
 
 def hoptrace_config(folder: Path, port: int, admin: int, receiver: int, backend: int, frontend: int, garbage: int,
-                    down: int, forward: bool = False) -> Path:
+                    down: int, forward: bool = False, extra: str = "") -> Path:
     path = folder / "hoptrace.yaml"
     path.write_text(f"""
 listen: "127.0.0.1:{port}"
@@ -133,6 +133,7 @@ upstreams:
   frontend: {{ servers: ["127.0.0.1:{frontend}"] }}
   garbage: {{ servers: ["127.0.0.1:{garbage}"] }}
   down: {{ servers: ["127.0.0.1:{down}"] }}
+{extra}
 """)
     return path
 
@@ -147,7 +148,7 @@ class Stack:
 
     def __init__(self, folder: Path, proxy_env: dict, backend_env: dict, collector: FakeCollector | None = None,
                  collector_url: str | None = None, *, backend_to_receiver: bool = False, proxy_exports: bool = True,
-                 forward: bool = False):
+                 forward: bool = False, extra_config: str = ""):
         if not HOPTRACE.exists():
             raise RuntimeError(f"{HOPTRACE} is missing: build it first (swift build), or set HOPTRACE_BIN")
         self.folder = folder
@@ -168,7 +169,7 @@ class Stack:
             self.frontend = self._start("frontend", [
                 sys.executable, "-m", "http.server", frontend_port, "--bind", "127.0.0.1", "--directory", FRONTEND_DIR], {})
             config = hoptrace_config(folder, self.port, self.admin, self.receiver, backend_port, frontend_port,
-                                     self.garbage.port, free_port(), forward=forward)
+                                     self.garbage.port, free_port(), forward=forward, extra=extra_config)
             self.proxy = self._start("hoptrace", [HOPTRACE, "run", "--config", config], {
                 "OTEL_SERVICE_NAME": PROXY_SERVICE,
                 "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint if proxy_exports else None,
