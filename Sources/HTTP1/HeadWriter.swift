@@ -134,14 +134,21 @@ public struct HeadWriter: Sendable {
     /// Writes `raw` as lowercase hex digits (two per byte, from the 16-entry table) at
     /// `out`; returns where they end.
     public static func writeHex(_ raw: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
-        let table = hexDigits.utf8Start
         var out = out
-        for byte in raw {
-            out[0] = table[Int(byte &>> 4)]
-            out[1] = table[Int(byte & 0x0F)]
-            out += 2
+        hexPairs.withUnsafeBufferPointer { pairs in
+            for byte in raw {
+                // Both digits of a byte in one 16-bit store.
+                UnsafeMutableRawPointer(out).storeBytes(of: pairs[Int(byte)], as: UInt16.self)
+                out += 2
+            }
         }
         return out
+    }
+
+    /// The two lowercase hex digits of each byte value, as they lie in memory.
+    private static let hexPairs: [UInt16] = (0..<256).map { value in
+        let digits = Array("0123456789abcdef".utf8)
+        return UInt16(digits[value >> 4]) | UInt16(digits[value & 0x0F]) << 8
     }
 
     public mutating func appendCRLF() {

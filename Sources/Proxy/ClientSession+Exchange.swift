@@ -11,12 +11,17 @@ extension ClientSession {
         configuration = worker.configuration
         let route = configuration.routing.match(head)
         let trace = worker.decideTrace(head, route: route, peerIP: peerIP)
-        let requestID = RequestID.decide(
-            head, field: configuration.requestIDField, trusted: configuration.trustedNetworks.contains(peerIP.bytes),
-            fallback: { trace.passThrough ? worker.ids.traceID() : trace.traceID })
+        let traceIDHex = trace.passThrough ? HexID() : HexID(trace.traceID)
+        var requestID = RequestID.none
+        if let field = configuration.requestIDField {
+            requestID = RequestID.decide(
+                head, field: field, trusted: configuration.trustedNetworks.contains(peerIP.bytes),
+                fallback: trace.passThrough ? HexID(worker.ids.traceID()) : traceIDHex)
+        }
         let exchange = Exchange(
             head: head, route: route, limits: configuration.limits, trace: trace, serverSpanID: worker.ids.spanID())
         exchange.requestID = requestID
+        exchange.traceIDHex = traceIDHex
         self.exchange = exchange
         let server = route.flatMap { worker.pools.nextServer(of: $0.upstream) }
         let action = exchange.machine.start(
@@ -109,7 +114,7 @@ extension ClientSession {
                 LocalResponse.write(
                     status: error.status, message: error.message, close: closeClient || worker.isDraining, to: client.output
                 ) { writer in
-                    if let field { exchange.requestID.writeField(field, head: exchange.head, into: &writer) }
+                    if let field { exchange.writeRequestID(field, into: &writer) }
                 }
             }
             finishExchange(exchange, closeClient: closeClient)
@@ -158,11 +163,14 @@ extension ClientSession {
         guard let route = exchange.route else { preconditionFailure("an attempt without a route") }
         worker.scratch.removeAll()
         let passThrough = exchange.trace.passThrough
+        let requestIDField = configuration.requestIDField
         HeaderPolicy.writeUpstreamRequestHead(
             exchange.head, route: route, peerHost: spanPeer.host, keepTraceFields: passThrough,
-            keepBaggage: passThrough || !worker.propagatesBaggage, requestID: exchange.requestID,
-            requestIDField: configuration.requestIDField, into: &worker.scratch)
-        HeaderPolicy.writeTraceFields(exchange.trace, clientSpanID: spanID, propagators: worker.propagators, into: &worker.scratch)
+            keepBaggage: passThrough || !worker.propagatesBaggage, requestIDField: requestIDField, into: &worker.scratch)
+        if let requestIDField { exchange.writeRequestID(requestIDField, into: &worker.scratch) }
+        HeaderPolicy.writeTraceFields(
+            exchange.trace, traceIDHex: exchange.traceIDHex, clientSpanID: spanID, propagators: worker.propagators,
+            into: &worker.scratch)
         worker.scratch.withUnsafeBytes { connection.output.append($0) }
         if let carrying {
             carrying.output.drain(exchange.sentHeadLength)
@@ -215,7 +223,7 @@ extension ClientSession {
             route: exchange.route?.name,
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,
-            requestID: exchange.requestID.text(head: head),
+            requestID: exchange.requestIDText,
             traceID: exchange.trace.passThrough ? "-" : exchange.trace.traceID.description,
             spanID: exchange.trace.passThrough ? "-" : exchange.serverSpanID.description)
     }

@@ -28,9 +28,15 @@ extension ClientSession {
         guard let attempt = exchange.attempt.take() else { return }
         guard exchange.trace.sampled else {
             if configuration.keep.isOn {
-                exchange.heldAttempts.append(HeldAttempt(
-                    attempt: attempt, endNanoseconds: Self.now(), error: error, bytesIn: exchange.bytesIn,
-                    bytesOut: exchange.bytesOut, tunnelEnd: exchange.machine.tunnelEnd))
+                let held = HeldAttempt(
+                    attempt: consume attempt, endNanoseconds: Self.now(), error: error, bytesIn: exchange.bytesIn,
+                    bytesOut: exchange.bytesOut, tunnelEnd: exchange.machine.tunnelEnd)
+                if exchange.holdsAttempts {
+                    exchange.laterHeldAttempts.append(held)
+                } else {
+                    exchange.heldAttempt = consume held
+                    exchange.holdsAttempts = true
+                }
             }
             return
         }
@@ -49,24 +55,19 @@ extension ClientSession {
         let firstReport = !exchange.spansRecorded
         exchange.spansRecorded = true
         var recordSpan = firstReport && exchange.trace.sampled
-        let mayKeep = firstReport && !exchange.trace.sampled && configuration.keep.isOn
-        let accessLog = log ? worker.accessLog : nil
-        guard recordSpan || mayKeep || accessLog != nil else { return }
-        let summary = exchange.summary
-        var reason: String?
-        if mayKeep {
-            reason = keepReason(summary)
+        var reason: SamplingReason?
+        if firstReport, !exchange.trace.sampled, configuration.keep.isOn {
+            reason = keepReason(exchange)
             recordSpan = reason != nil
-            let held = exchange.heldAttempts
-            exchange.heldAttempts = []
-            if let reason { for attempt in held { worker.record(clientSpan(attempt, of: exchange, reason: reason)) } }
+            keepHeldAttempts(exchange, reason: reason)
         }
+        let accessLog = log ? worker.accessLog : nil
+        guard recordSpan || accessLog != nil else { return }
+        let summary = exchange.summary
         if recordSpan {
             // The response head only when headers are captured from it.
             let captured = configuration.headerCapture == nil ? nil : exchange.response.map(CapturedResponse.init)
-            var span = serverSpan(summary, response: captured)
-            span.samplingReason = reason
-            worker.record(span)
+            worker.record(serverSpan(summary, response: captured, samplingReason: reason))
         }
         if let accessLog { accessLog.write(accessLogRecord(summary)) }
     }
@@ -75,18 +76,30 @@ extension ClientSession {
     /// upstream failure or an answer of the proxy's own (404 without a route, 400, 408
     /// …), not for a client that went away (499); `slow` past `slower_than`; nil to let
     /// it go.
-    func keepReason(_ summary: ExchangeSummary) -> String? {
+    func keepReason(_ exchange: Exchange) -> SamplingReason? {
         let keep = configuration.keep
-        if keep.errors, summary.status >= 500 || (summary.error.map { $0.status != 499 } ?? false) { return "error" }
+        if keep.errors, exchange.machine.status >= 500 || (exchange.machine.failure.map { $0.status != 499 } ?? false) {
+            return .error
+        }
         if let threshold = keep.slowerThan {
-            let elapsed = (Timestamp.monotonicNanoseconds() - summary.exchange.startMonotonicNanoseconds) / 1_000_000
-            if elapsed >= Int64(threshold) { return "slow" }
+            let elapsed = (Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1_000_000
+            if elapsed >= Int64(threshold) { return .slow }
         }
         return nil
     }
 
+    /// Records the held attempts' CLIENT spans when `reason` says so; otherwise they go
+    /// with the exchange.
+    private func keepHeldAttempts(_ exchange: Exchange, reason: SamplingReason?) {
+        guard let reason, exchange.holdsAttempts, let first = exchange.heldAttempt.take() else { return }
+        let later = exchange.laterHeldAttempts
+        exchange.laterHeldAttempts = []
+        worker.record(clientSpan(first, of: exchange, reason: reason))
+        for attempt in later { worker.record(clientSpan(attempt, of: exchange, reason: reason)) }
+    }
+
     /// The CLIENT span of an attempt held for `tracing.keep`.
-    private func clientSpan(_ held: HeldAttempt, of exchange: Exchange, reason: String) -> PendingSpan {
+    private func clientSpan(_ held: HeldAttempt, of exchange: Exchange, reason: SamplingReason) -> PendingSpan {
         let attempt = held.attempt
         var span = PendingSpan(
             role: .client(attempt), spanID: attempt.spanID, parentSpanID: exchange.serverSpanID,
@@ -101,14 +114,14 @@ extension ClientSession {
     /// A SERVER span for a request rejected before its head could be parsed (400, 408,
     /// 431 …): a new trace, named `HTTP`. Returns the ids for the access log.
     func recordRejectionSpan(_ error: ProxyError) -> (traceID: String, spanID: String) {
-        let trace = worker.decideTrace(nil, peerIP: peerIP)
+        let trace = worker.decideNewTrace(peerIP: peerIP)
         if trace.passThrough { return ("-", "-") }
         let spanID = worker.ids.spanID()
         // A rejection is a local error: `tracing.keep.errors` records it unsampled too.
         if trace.sampled || configuration.keep.errors {
             worker.record(RejectionSpan(
                 traceID: trace.traceID, spanID: spanID, flags: trace.flags, timeNanoseconds: Self.now(), error: error,
-                peerAttributes: spanPeerAttributes, samplingReason: trace.sampled ? nil : "error"))
+                peerAttributes: spanPeerAttributes, samplingReason: trace.sampled ? nil : .error))
         }
         return (trace.traceID.description, spanID.description)
     }
@@ -138,17 +151,13 @@ extension ClientSession {
     }
 
     /// The SERVER span of an exchange that has ended, with the headers to capture.
-    private func serverSpan(_ summary: ExchangeSummary, response: CapturedResponse?) -> PendingSpan {
+    private func serverSpan(_ summary: ExchangeSummary, response: CapturedResponse?, samplingReason: SamplingReason?) -> PendingSpan {
         let exchange = summary.exchange
-        var span = PendingSpan(
+        return PendingSpan(
             role: .server, spanID: exchange.serverSpanID, parentSpanID: exchange.trace.parentSpanID,
             startNanoseconds: UInt64(exchange.startWallNanoseconds), endNanoseconds: Self.now(), exchange: exchange,
             status: summary.status, error: summary.error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
-            peerAttributes: spanPeerAttributes, capture: configuration.headerCapture, response: response)
-        span.tunnelEnd = summary.tunnelEnd
-        if let field = configuration.requestIDField, configuration.headerCapture?.request.contains(field.name) != true {
-            span.requestIDKey = field.attributeKey
-        }
-        return span
+            peerAttributes: spanPeerAttributes, capture: configuration.headerCapture, response: response,
+            tunnelEnd: summary.tunnelEnd, samplingReason: samplingReason, requestIDField: configuration.requestIDSpanField)
     }
 }

@@ -111,7 +111,7 @@ extension ClientSession {
         HeaderPolicy.writeClientResponseHead(
             head, framing: exchange.clientFraming, requestMethod: exchange.head.methodKind, closeConnection: closeClient,
             replacing: requestIDField, into: &worker.scratch) { writer in
-                if let requestIDField { exchange.requestID.writeField(requestIDField, head: exchange.head, into: &writer) }
+                if let requestIDField { exchange.writeRequestID(requestIDField, into: &writer) }
                 if options.traceResponse || options.serverTiming { writeCorrelationFields(exchange, into: &writer) }
             }
         worker.scratch.withUnsafeBytes { client.output.append($0) }

@@ -32,9 +32,15 @@ final class Exchange {
     var spansRecorded = false
     /// `request_id:`: decided as the exchange starts.
     var requestID = RequestID.none
+    /// The trace id's hex digits, written once for every `traceparent` (and the request
+    /// id) that carries them.
+    var traceIDHex = HexID()
     /// Ended attempts of an unsampled exchange, held while `tracing.keep` may still want
-    /// their CLIENT spans (only then; the facts, not encoded spans).
-    var heldAttempts: [HeldAttempt] = []
+    /// their CLIENT spans (only then; the facts, not encoded spans): the first in place,
+    /// any retries after it in a list (no allocation for the usual single attempt).
+    var heldAttempt: HeldAttempt?
+    var holdsAttempts = false
+    var laterHeldAttempts: [HeldAttempt] = []
 
     /// nil when the request has no body.
     var requestDecoder: BodyDecoder?

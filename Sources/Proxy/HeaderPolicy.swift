@@ -18,11 +18,11 @@ enum HeaderPolicy {
     /// The trace fields of every format the proxy knows (W3C, B3) are left out, to be
     /// rebuilt per attempt, unless `keepTraceFields` (tracing disabled: they pass as they
     /// came); `baggage` is left out when `keepBaggage` is false (the `baggage` propagator
-    /// sends its validated copy).
+    /// sends its validated copy); a field named `requestIDField` always (the caller writes
+    /// the exchange's request id).
     static func writeUpstreamRequestHead(
         _ head: RequestHead, route: CompiledRoute, peerHost: String, keepTraceFields: Bool = false,
-        keepBaggage: Bool = true, requestID: RequestID = .none, requestIDField: RequestID.Field? = nil,
-        into writer: inout HeadWriter
+        keepBaggage: Bool = true, requestIDField: RequestID.Field? = nil, into writer: inout HeadWriter
     ) {
         let source = head.bytes
         let requestLineEnd = head.target.upperBound + 11  // " HTTP/1.1\r\n"
@@ -101,7 +101,6 @@ enum HeaderPolicy {
             writer.append(source, authority)
             writer.appendCRLF()
         }
-        if let requestIDField { requestID.writeField(requestIDField, head: head, into: &writer) }
         if let upgrade = head.upgrade {
             writer.append("Connection: upgrade\r\nUpgrade: ")
             writer.append(source, upgrade)
@@ -113,12 +112,13 @@ enum HeaderPolicy {
     /// The trace fields of one attempt, for each propagator, all from the CLIENT span's
     /// context, and the blank line that ends the head. Nothing when tracing is disabled.
     static func writeTraceFields(
-        _ trace: TraceDecision, clientSpanID: SpanID, propagators: [Propagator], into writer: inout HeadWriter
+        _ trace: TraceDecision, traceIDHex: HexID, clientSpanID: SpanID, propagators: [Propagator],
+        into writer: inout HeadWriter
     ) {
         if !trace.passThrough {
             for propagator in propagators {
                 switch propagator {
-                case .tracecontext: writeTraceContext(trace, clientSpanID: clientSpanID, into: &writer)
+                case .tracecontext: writeTraceContext(trace, traceIDHex: traceIDHex, clientSpanID: clientSpanID, into: &writer)
                 case .b3: writeB3(trace, clientSpanID: clientSpanID, into: &writer)
                 case .b3multi: writeB3Multi(trace, clientSpanID: clientSpanID, into: &writer)
                 case .baggage:
@@ -144,14 +144,17 @@ enum HeaderPolicy {
     }
 
     /// `traceparent` (always version 00, from parsed values) and the validated `tracestate`.
-    private static func writeTraceContext(_ trace: TraceDecision, clientSpanID: SpanID, into writer: inout HeadWriter) {
+    private static func writeTraceContext(
+        _ trace: TraceDecision, traceIDHex: HexID, clientSpanID: SpanID, into writer: inout HeadWriter
+    ) {
         // traceparent: 00-{trace id}-{span id}-{flags}: 70 bytes written in place.
         let name: StaticString = "traceparent: 00-"
         writer.append(count: name.utf8CodeUnitCount + 32 + 1 + 16 + 1 + 2 + 2) { line in
             var out = line
             out.update(from: name.utf8Start, count: name.utf8CodeUnitCount)
             out += name.utf8CodeUnitCount
-            out = withUnsafeBytes(of: trace.traceID.bytes) { HeadWriter.writeHex($0, to: out) }
+            withUnsafeBytes(of: traceIDHex.digits) { out.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 32) }
+            out += 32
             out[0] = UInt8(ascii: "-")
             out = withUnsafeBytes(of: clientSpanID.bytes) { HeadWriter.writeHex($0, to: out + 1) }
             out[0] = UInt8(ascii: "-")

@@ -4,6 +4,12 @@ import Libevent
 import Tracing
 import W3CTraceContext
 
+/// Why `tracing.keep` recorded a span the head decision left unsampled (`sampling.reason`).
+enum SamplingReason: String {
+    case error
+    case slow
+}
+
 /// A span that describes itself to a `SpanWriter`: attributes, events and status as
 /// `tracing.md` lists them.
 protocol DescribedSpan {
@@ -53,9 +59,9 @@ struct PendingSpan: DescribedSpan {
     var tunnelEnd: TunnelEnd? = nil
     /// `sampling.reason` (`error`, `slow`): recorded by `tracing.keep` though the head
     /// decision was "not sampled".
-    var samplingReason: String? = nil
+    var samplingReason: SamplingReason? = nil
     /// `http.request.header.{request id field}` (SERVER spans, with `request_id:` on).
-    var requestIDKey: String? = nil
+    var requestIDField: RequestID.Field? = nil
 
     /// The span name: `{method} {route}`, the method alone without a route; made once per
     /// route for the usual methods (`CompiledRoute.spanNames`), per span for others.
@@ -95,8 +101,14 @@ struct PendingSpan: DescribedSpan {
         writer.attribute("http.response.body.size", Int(bytesOut))
         if status > 0 { writer.attribute("http.response.status_code", status) }
         if let capture { Self.writeCaptured(capture, request: exchange.head, response: response?.head, to: &writer) }
-        if let requestIDKey, let id = exchange.requestID.text(head: exchange.head) {
-            writer.attribute(requestIDKey, .string(id))
+        if let requestIDField {
+            exchange.withRequestID { id in
+                if requestIDField.isDefault {
+                    writer.attribute("http.request.header.x-request-id", bytes: id)
+                } else {
+                    writer.attribute(requestIDField.attributeKey, bytes: id)
+                }
+            }
         }
         if let tunnelEnd { writer.attribute("hoptrace.tunnel.end_reason", tunnelEnd.rawValue) }
         var spanStatus = SpanRecord.Status.unset
@@ -109,7 +121,7 @@ struct PendingSpan: DescribedSpan {
         } else if let error {
             writer.attribute("error.type", error.kind.rawValue)
         }
-        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason.rawValue) }
         if let ignored = exchange.trace.ignoredContext { writer.link(Self.link(to: ignored)) }
         writer.end(status: spanStatus)
     }
@@ -165,7 +177,7 @@ struct PendingSpan: DescribedSpan {
             writer.attribute("error.type", String(status))
             spanStatus = .error("upstream answered \(status)")
         }
-        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason.rawValue) }
         if attempt.reused {
             writer.event(Self.connectionReused, timeNanoseconds: startNanoseconds)
         } else if let connected = attempt.connectedNanoseconds {
@@ -237,7 +249,7 @@ struct RejectionSpan: DescribedSpan {
     var timeNanoseconds: UInt64
     var error: ProxyError
     var peerAttributes: EncodedAttributes
-    var samplingReason: String? = nil
+    var samplingReason: SamplingReason? = nil
 
     func write<Writer: SpanWriter>(to writer: inout Writer) {
         writer.begin(
@@ -248,7 +260,7 @@ struct RejectionSpan: DescribedSpan {
         writer.attributes(peerAttributes)
         writer.attribute("http.response.status_code", error.status)
         writer.attribute("error.type", error.kind.rawValue)
-        if let samplingReason { writer.attribute("sampling.reason", samplingReason) }
+        if let samplingReason { writer.attribute("sampling.reason", samplingReason.rawValue) }
         writer.end(status: .unset)
     }
 }

@@ -9,13 +9,12 @@ struct ReceivedContext {
     var context: IncomingTraceContext?
     var baggage: String?
 
-    init(head: RequestHead, propagators: [Propagator]) {
-        var carriesContext = false
-        for field in head.fields where field.kind.isTraceContext || field.kind == .baggage {
-            carriesContext = true
-            break
-        }
-        guard carriesContext else { return }
+    /// Whether the head has a field of any format at all (most requests have none).
+    static func mayCarry(_ head: borrowing RequestHead) -> Bool {
+        head.fields.contains { $0.kind.isTraceContext || $0.kind == .baggage }
+    }
+
+    init(head: borrowing RequestHead, propagators: [Propagator]) {
         for propagator in propagators {
             switch propagator {
             case .tracecontext:

@@ -20,6 +20,8 @@ public final class RuntimeConfiguration: Sendable {
     public let keep: ProxyConfiguration.Keep
     /// `request_id:`; nil when off.
     let requestIDField: RequestID.Field?
+    /// The same, for the SERVER span's attribute: nil when the header is captured already.
+    let requestIDSpanField: RequestID.Field?
 
     public var limits: HTTPLimits { source.limits }
     public var timeouts: ProxyConfiguration.Timeouts { source.timeouts }
@@ -123,7 +125,9 @@ public final class RuntimeConfiguration: Sendable {
         let capture = HeaderCapture(request: source.tracing.captureRequestHeaders, response: source.tracing.captureResponseHeaders)
         self.headerCapture = capture.request.isEmpty && capture.response.isEmpty ? nil : capture
         self.keep = source.tracing.keep
-        self.requestIDField = source.requestID.map(RequestID.Field.init)
+        let requestIDField = source.requestID.map(RequestID.Field.init)
+        self.requestIDField = requestIDField
+        self.requestIDSpanField = requestIDField.flatMap { capture.request.contains($0.name) ? nil : $0 }
         self.source = source
         self.routing = RoutingTable(routes: routes)
         self.groups = groups

@@ -31,6 +31,9 @@ final class Worker: @unchecked Sendable {
     /// `OTEL_PROPAGATORS`, and whether `baggage` is one of them (read per attempt).
     let propagators: [Propagator]
     let propagatesBaggage: Bool
+    /// From the tracing settings, read per request without copying them whole.
+    let tracingDisabled: Bool
+    let sampler: Sampler
     /// Asked to look names up again after a connect failure (nil in tests without one).
     let resolver: UpstreamResolver?
     /// This worker's own id source: no lock, no system call per id.
@@ -60,6 +63,8 @@ final class Worker: @unchecked Sendable {
         self.tracing = tracing
         propagators = tracing.settings.propagators
         propagatesBaggage = propagators.contains(.baggage)
+        tracingDisabled = tracing.settings.disabled
+        sampler = tracing.settings.sampler
         self.resolver = resolver
         self.logger = logger
         self.didStop = didStop
@@ -165,17 +170,24 @@ final class Worker: @unchecked Sendable {
     // MARK: Tracing
 
     /// Decides the trace of a request from its headers and its peer, before any span.
-    func decideTrace(_ head: RequestHead?, route: CompiledRoute? = nil, peerIP: PeerIP) -> TraceDecision {
-        let settings = tracing.settings
-        if settings.disabled { return .disabled }
-        let received = head.map { ReceivedContext(head: $0, propagators: settings.propagators) }
-        let incoming = received?.context
+    func decideTrace(_ head: borrowing RequestHead, route: CompiledRoute?, peerIP: PeerIP) -> TraceDecision {
+        if tracingDisabled { return .disabled }
+        if !ReceivedContext.mayCarry(head) { return .newTrace(ids.traceID(), sampler: route?.sampler ?? sampler) }
+        return decideTrace(ReceivedContext(head: head, propagators: propagators), route: route, peerIP: peerIP)
+    }
+
+    /// The trace of a request rejected before its head could be read: a new one.
+    func decideNewTrace(peerIP: PeerIP) -> TraceDecision {
+        if tracingDisabled { return .disabled }
+        return .newTrace(ids.traceID(), sampler: sampler)
+    }
+
+    private func decideTrace(_ received: ReceivedContext, route: CompiledRoute?, peerIP: PeerIP) -> TraceDecision {
+        let incoming = received.context
         let trusted = incoming != nil && configuration.trustedNetworks.contains(peerIP.bytes)
-        var decision = TraceDecision.decide(
+        return TraceDecision.decide(
             incoming: incoming, peerTrusted: trusted, untrusted: configuration.untrustedContext,
-            sampler: route?.sampler ?? settings.sampler, newTraceID: { ids.traceID() })
-        decision.baggage = received?.baggage
-        return decision
+            sampler: route?.sampler ?? sampler, baggage: received.baggage, newTraceID: { ids.traceID() })
     }
 
     /// Describes a finished span into the batch; a full batch (or the flush timer) goes to

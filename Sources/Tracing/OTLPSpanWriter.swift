@@ -96,6 +96,10 @@ public struct OTLPSpanWriter: SpanWriter, Sendable {
         spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped(value))
     }
 
+    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
+        ProtobufWriter.withUTF8(key) { spans.writer.keyValueField(9, key: $0, string: AttributeLimit.capped(value)) }
+    }
+
     public mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>) {
         guard let name = Self.utf8(key), first.utf8.count + second.count <= SpanAttribute.maxStringLength else {
             // Too long: cut as one (rare).

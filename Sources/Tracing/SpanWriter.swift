@@ -48,6 +48,8 @@ public protocol SpanWriter {
     /// A string attribute from UTF-8 bytes the caller already holds (a request head), in
     /// memory for the call only.
     mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer)
+    /// The same, named at run time.
+    mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
     mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
     /// Attributes encoded once for many spans (`EncodedAttributes`).
@@ -75,6 +77,10 @@ extension SpanWriter {
 
     public mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer) {
         attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
+    }
+
+    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
+        attribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
     }
 
     public mutating func event(_ event: EncodedEvent, timeNanoseconds: UInt64) {

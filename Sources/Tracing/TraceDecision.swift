@@ -20,11 +20,14 @@ public struct TraceDecision: Sendable, Equatable {
     /// flags `02`.
     public var randomTraceID: Bool
     public var traceState: String?
+    /// What few requests carry (an ignored context, baggage), apart: one reference that
+    /// is nearly always nil, so that copying a decision stays cheap.
+    public var extras: TraceExtras?
     /// A valid incoming context that the untrusted policy `ignore` set aside: the new
     /// trace's SERVER span links to it, so whoever wants to follow it still can.
-    public var ignoredContext: IncomingTraceContext?
+    public var ignoredContext: IncomingTraceContext? { extras?.ignoredContext }
     /// The validated W3C `baggage` to send upstream (with the `baggage` propagator).
-    public var baggage: String?
+    public var baggage: String? { extras?.baggage }
     /// Tracing disabled (`OTEL_SDK_DISABLED=true`): propagation is a no-op, the received
     /// trace fields go upstream unchanged and none are added. The ids are null.
     public var passThrough = false
@@ -45,9 +48,10 @@ public struct TraceDecision: Sendable, Equatable {
     ///   - incoming: the validated context received, if any.
     ///   - peerTrusted: whether the peer's address is in the trusted networks.
     ///   - newTraceID: makes a random trace id when one is needed.
+    ///   - baggage: the validated baggage to send on, if any.
     public static func decide(
         incoming: IncomingTraceContext?, peerTrusted: Bool, untrusted: UntrustedContextPolicy,
-        sampler: Sampler, newTraceID: () -> TraceID
+        sampler: Sampler, baggage: String? = nil, newTraceID: () -> TraceID
     ) -> TraceDecision {
         if let incoming, peerTrusted || untrusted == .continueTrace {
             let parentSampled: Bool? = peerTrusted && incoming.parentDecided ? incoming.flags.contains(.sampled) : nil
@@ -55,13 +59,22 @@ public struct TraceDecision: Sendable, Equatable {
                 traceID: incoming.traceID, parentSpanID: incoming.parentSpanID,
                 sampled: sampler.shouldSample(traceID: incoming.traceID, parentSampled: parentSampled),
                 randomTraceID: incoming.flags.contains(IncomingTraceContext.randomFlag),
-                traceState: incoming.traceState)
+                traceState: incoming.traceState, extras: baggage.map { TraceExtras(ignoredContext: nil, baggage: $0) })
         }
         let traceID = newTraceID()
         return TraceDecision(
             traceID: traceID, parentSpanID: nil,
             sampled: sampler.shouldSample(traceID: traceID, parentSampled: nil),
-            randomTraceID: true, traceState: nil, ignoredContext: incoming)
+            randomTraceID: true, traceState: nil,
+            extras: incoming == nil && baggage == nil ? nil : TraceExtras(ignoredContext: incoming, baggage: baggage))
+    }
+
+    /// A trace started here for a request that carried no context: the usual case, with
+    /// nothing to copy or look at.
+    public static func newTrace(_ traceID: TraceID, sampler: Sampler) -> TraceDecision {
+        TraceDecision(
+            traceID: traceID, parentSpanID: nil, sampled: sampler.shouldSample(traceID: traceID, parentSampled: nil),
+            randomTraceID: true, traceState: nil)
     }
 
     /// The `traceparent` value for a span of this trace: always version 00, built from
@@ -69,5 +82,20 @@ public struct TraceDecision: Sendable, Equatable {
     public func traceparent(spanID: SpanID) -> String {
         let flagsHex = flags.rawValue < 0x10 ? "0" + String(flags.rawValue, radix: 16) : String(flags.rawValue, radix: 16)
         return "00-\(traceID)-\(spanID)-\(flagsHex)"
+    }
+}
+
+/// The rare parts of a `TraceDecision`.
+public final class TraceExtras: Sendable, Equatable {
+    public let ignoredContext: IncomingTraceContext?
+    public let baggage: String?
+
+    public static func == (left: TraceExtras, right: TraceExtras) -> Bool {
+        left.ignoredContext == right.ignoredContext && left.baggage == right.baggage
+    }
+
+    public init(ignoredContext: IncomingTraceContext?, baggage: String?) {
+        self.ignoredContext = ignoredContext
+        self.baggage = baggage
     }
 }

@@ -58,6 +58,8 @@ upstreams:
   backend: { servers: ["127.0.0.1:$UPSTREAM"] }
 CONF
 done
+# The same with tracing.keep on: unsampled requests that end well must cost as before.
+{ cat "$WORK/plain.yaml"; echo "tracing: { keep: { errors: true, slower_than: 2s } }"; } > "$WORK/keep.yaml"
 
 # The client: COUNT requests on each of CONNECTIONS keep-alive connections, each answered
 # before the next is sent. It connects as soon as the proxy listens (no probe request,
@@ -157,6 +159,7 @@ printf "  %-32s %9s  %6s  %9s\n" "" "instr/req" "/ nginx" "fixed (M)"
 measure "nginx" -- "$NGINX" -c "$WORK/proxy.conf" -p "$WORK"
 measure "hoptrace, tracing off" OTEL_SDK_DISABLED=true -- "${HOP[@]}" "$WORK/plain.yaml"
 measure "hoptrace, unsampled (exporter on)" "$OTLP" OTEL_TRACES_SAMPLER=always_off -- "${HOP[@]}" "$WORK/plain.yaml"
+measure "hoptrace, unsampled + tracing.keep" "$OTLP" OTEL_TRACES_SAMPLER=always_off -- "${HOP[@]}" "$WORK/keep.yaml"
 measure "hoptrace, 100% exported" "$OTLP" -- "${HOP[@]}" "$WORK/plain.yaml"
 measure "hoptrace, 100% exported + store" "$OTLP" -- "${HOP[@]}" "$WORK/explorer.yaml"
 measure "hoptrace, 100% store only" -- "${HOP[@]}" "$WORK/explorer.yaml"

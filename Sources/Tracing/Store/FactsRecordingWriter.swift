@@ -54,6 +54,10 @@ public struct FactsRecordingWriter: SpanWriter, Sendable {
         inner.attribute(key, bytes: value)
     }
 
+    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
+        inner.attribute(key, bytes: value)
+    }
+
     /// No fact comes from these (`EncodedAttributes` carries no status or resend count).
     public mutating func attributes(_ encoded: EncodedAttributes) {
         inner.attributes(encoded)
