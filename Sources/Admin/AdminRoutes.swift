@@ -13,10 +13,20 @@ public struct AdminRoutes: Sendable {
         public var serviceName: String
         /// The OTLP receiver's address, for the hint to point backends at it; nil when off.
         public var receiver: String?
+        /// `/metrics`: the exposition (OpenMetrics when asked for), its content type and text.
+        public var metrics: (@Sendable (_ openMetrics: Bool) -> (contentType: String, text: String))?
+        /// `/readyz`: nil when ready, else why not (starting, draining).
+        public var notReady: (@Sendable () -> String?)?
 
-        public init(serviceName: String, receiver: String?) {
+        public init(
+            serviceName: String, receiver: String?,
+            metrics: (@Sendable (_ openMetrics: Bool) -> (contentType: String, text: String))? = nil,
+            notReady: (@Sendable () -> String?)? = nil
+        ) {
             self.serviceName = serviceName
             self.receiver = receiver
+            self.metrics = metrics
+            self.notReady = notReady
         }
     }
 
@@ -51,6 +61,16 @@ public struct AdminRoutes: Sendable {
         switch path {
         case "/healthz":
             return .text(200, "ok")
+        case "/readyz":
+            if let reason = info.notReady?() { return .text(503, "not ready: \(reason)") }
+            return .text(200, "ready")
+        case "/metrics":
+            guard let metrics = info.metrics else { return .text(404, "no metrics here") }
+            let openMetrics = request.header("accept")?.contains("application/openmetrics-text") ?? false
+            let exposition = metrics(openMetrics)
+            return LocalResponse(
+                status: 200, contentType: exposition.contentType, body: Array(exposition.text.utf8),
+                headers: [.init("Cache-Control", "no-store")])
         case "/":
             return page()
         case "/traces", "/traces/":
@@ -62,7 +82,7 @@ public struct AdminRoutes: Sendable {
                 return wantsPage ? page() : trace(id)
             }
             if path == "/favicon.ico" { return asset("favicon.svg") }
-            return .text(404, "not found: try / (the explorer), /healthz, /traces or /traces/{trace_id}")
+            return .text(404, "not found: try / (the explorer), /healthz, /readyz, /metrics, /traces or /traces/{trace_id}")
         }
     }
 

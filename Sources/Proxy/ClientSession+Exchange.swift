@@ -22,6 +22,11 @@ extension ClientSession {
             head: head, route: route, limits: configuration.limits, trace: trace, serverSpanID: worker.ids.spanID())
         exchange.requestID = requestID
         exchange.traceIDHex = traceIDHex
+        let method = MetricKey.method(exchange.head.methodKind)
+        exchange.serverMetricsKey = MetricKey.server(
+            route: route?.metricsIndex ?? 0, method: method, status: 0, version: exchange.head.version)
+        exchange.clientMetricsKey = MetricKey.client(
+            group: route?.upstream.metricsIndex ?? 0, server: 0, method: method, status: 0, error: 0)
         self.exchange = exchange
         let server = route.flatMap { worker.pools.nextServer(of: $0.upstream) }
         let action = exchange.machine.start(
@@ -111,6 +116,7 @@ extension ClientSession {
             exchange.upstream = nil
             if answerClient {
                 let field = configuration.requestIDField
+                worker.metrics.localAnswers[error.status, default: 0] &+= 1
                 LocalResponse.write(
                     status: error.status, message: error.message, close: closeClient || worker.isDraining, to: client.output
                 ) { writer in
@@ -194,6 +200,7 @@ extension ClientSession {
     /// Answers without a parsed request (malformed head, head timeout), then closes.
     func respondWithoutExchange(_ error: ProxyError) {
         cancelDeadline()
+        worker.metrics.localAnswers[error.status, default: 0] &+= 1
         LocalResponse.write(status: error.status, message: error.message, close: true, to: client.output)
         let spanIDs = recordRejectionSpan(error)
         if let log = worker.accessLog {

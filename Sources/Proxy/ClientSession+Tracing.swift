@@ -26,10 +26,12 @@ extension ClientSession {
     /// request as they stand: the exchange itself may go on (a retry).
     func endAttempt(_ exchange: Exchange, error: ProxyError?) {
         guard let attempt = exchange.attempt.take() else { return }
+        let end = Self.now()
+        observe(attempt, of: exchange, error: error, end: end)
         guard exchange.trace.sampled else {
             if configuration.keep.isOn {
                 let held = HeldAttempt(
-                    attempt: consume attempt, endNanoseconds: Self.now(), error: error, bytesIn: exchange.bytesIn,
+                    attempt: consume attempt, endNanoseconds: end, error: error, bytesIn: exchange.bytesIn,
                     bytesOut: exchange.bytesOut, tunnelEnd: exchange.machine.tunnelEnd)
                 if exchange.holdsAttempts {
                     exchange.laterHeldAttempts.append(held)
@@ -43,7 +45,7 @@ extension ClientSession {
         let (spanID, start, status) = (attempt.spanID, attempt.startNanoseconds, attempt.status ?? 0)
         var span = PendingSpan(
             role: .client(consume attempt), spanID: spanID, parentSpanID: exchange.serverSpanID, startNanoseconds: start,
-            endNanoseconds: Self.now(), exchange: exchange, status: status, error: error, bytesIn: exchange.bytesIn,
+            endNanoseconds: end, exchange: exchange, status: status, error: error, bytesIn: exchange.bytesIn,
             bytesOut: exchange.bytesOut, peerAttributes: spanPeerAttributes)
         span.tunnelEnd = exchange.machine.tunnelEnd
         worker.record(consume span)
@@ -54,6 +56,7 @@ extension ClientSession {
     func reportEnd(_ exchange: Exchange, log: Bool) {
         let firstReport = !exchange.spansRecorded
         exchange.spansRecorded = true
+        if firstReport { observeEnd(of: exchange) }
         var recordSpan = firstReport && exchange.trace.sampled
         var reason: SamplingReason?
         if firstReport, !exchange.trace.sampled, configuration.keep.isOn {
@@ -159,5 +162,28 @@ extension ClientSession {
             status: summary.status, error: summary.error, bytesIn: summary.bytesIn, bytesOut: summary.bytesOut,
             peerAttributes: spanPeerAttributes, capture: configuration.headerCapture, response: response,
             tunnelEnd: summary.tunnelEnd, samplingReason: samplingReason, requestIDField: configuration.requestIDSpanField)
+    }
+}
+
+/// The worker's metrics, fed as exchanges and attempts end.
+extension ClientSession {
+    /// `http.server.request.duration`: from the head's arrival to the end, labelled with
+    /// the route's name (never the path), the method, the status and the version.
+    func observeEnd(of exchange: Exchange) {
+        var status = exchange.machine.status
+        if status == 0 { status = exchange.machine.failure?.status ?? 0 }
+        let elapsed = UInt64(clamping: Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds)
+        worker.metrics.serverDurations.observe(MetricKey.withServerStatus(exchange.serverMetricsKey, status), nanoseconds: elapsed)
+    }
+
+    /// `http.client.request.duration` and the attempt's outcome.
+    func observe(_ attempt: borrowing UpstreamAttempt, of exchange: Exchange, error: ProxyError?, end: UInt64) {
+        let failure = error?.failure
+        let key = MetricKey.withClient(
+            exchange.clientMetricsKey, server: attempt.server.metricsIndex, status: attempt.status ?? 0,
+            error: failure.map { MetricKey.error($0.kind) } ?? 0)
+        let elapsed = end > attempt.startNanoseconds ? end - attempt.startNanoseconds : 0
+        worker.metrics.attempt(
+            WorkerMetrics.AttemptOutcome(failure), retry: attempt.number > 1, key: key, nanoseconds: elapsed)
     }
 }

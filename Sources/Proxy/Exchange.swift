@@ -35,6 +35,10 @@ final class Exchange {
     /// The trace id's hex digits, written once for every `traceparent` (and the request
     /// id) that carries them.
     var traceIDHex = HexID()
+    /// The metrics' label sets as far as the start tells them (route or group, method,
+    /// version); the end adds the status (`MetricKey`).
+    var serverMetricsKey: UInt64 = 0
+    var clientMetricsKey: UInt64 = 0
     /// Ended attempts of an unsampled exchange, held while `tracing.keep` may still want
     /// their CLIENT spans (only then; the facts, not encoded spans): the first in place,
     /// any retries after it in a list (no allocation for the usual single attempt).

@@ -35,6 +35,9 @@ public final class ProxyServer: @unchecked Sendable {
     private let stopped = Mutex<(count: Int, waiter: (@Sendable () -> Void)?)>((0, nil))
 
     /// - Parameter lookup: how the background resolver looks names up (tests pass their own).
+    /// The workers' counters, for `/metrics`.
+    public let metrics = ProxyMetrics()
+
     public init(
         configuration: RuntimeConfiguration, tracing: TracingSetup = .off, logger: Logger,
         lookup: @escaping UpstreamResolver.Lookup = UpstreamResolver.system
@@ -73,7 +76,7 @@ public final class ProxyServer: @unchecked Sendable {
             for (index, fd) in descriptors.enumerated() {
                 workers.append(try Worker(
                     index: index, configuration: configuration, accessLog: accessLog, listeningDescriptor: fd,
-                    tracing: tracing, resolver: resolver, logger: logger,
+                    tracing: tracing, resolver: resolver, metrics: metrics, logger: logger,
                     didStop: { [weak self] _ in self?.workerDidStop() }))
             }
         } catch {

@@ -30,6 +30,8 @@ public final class CompiledRoute: Sendable {
     let spanNames: [String]
     /// The route's own sampler (`tracing:` on the route); nil: the global one.
     public let sampler: Sampler?
+    /// The route's number among the metrics' label values (`http_route`).
+    let metricsIndex: Int
 
     public init(
         name: String, host: HostPattern, path: [UInt8], isPrefix: Bool, stripPrefix: Bool, upstream: UpstreamGroup,
@@ -42,6 +44,7 @@ public final class CompiledRoute: Sendable {
         self.stripPrefix = stripPrefix
         self.upstream = upstream
         self.sampler = sampler
+        metricsIndex = MetricNames.shared.route(name)
         let text = String(decoding: path, as: UTF8.self)
         let template = isPrefix && text != "/" ? (text.hasSuffix("/") ? text + "*" : text + "/*") : text
         self.template = template

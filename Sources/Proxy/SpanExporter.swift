@@ -70,6 +70,9 @@ public struct TracingSetup: Sendable {
     /// Spans dropped because the pipeline's queue was full.
     public var droppedSpans: Int { pipeline?.droppedCount ?? 0 }
 
+    /// Spans the pipeline has handed on (to the exporter and the store).
+    public var handedOnSpans: Int { pipeline?.exportedCount ?? 0 }
+
     /// Sends a request the receiver accepted on to the OTLP exporter, unchanged; does
     /// nothing when spans are not exported over OTLP. Never blocks.
     public func forward(_ request: [UInt8], spanCount: Int) {

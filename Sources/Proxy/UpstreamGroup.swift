@@ -15,6 +15,8 @@ public final class UpstreamGroup: Sendable {
     public let idleTimeoutMilliseconds: Int
     /// How often the background resolver looks the names up again (0: never).
     public let resolveIntervalMilliseconds: Int
+    /// The group's number among the metrics' label values (`upstream`).
+    let metricsIndex: Int
 
     public init(
         name: String, servers: [UpstreamServer], unresolved: [String] = [], maxIdle: Int, idleTimeoutMilliseconds: Int,
@@ -27,6 +29,7 @@ public final class UpstreamGroup: Sendable {
         self.maxIdle = maxIdle
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.resolveIntervalMilliseconds = resolveIntervalMilliseconds
+        metricsIndex = MetricNames.shared.group(name)
     }
 
     /// The first server as configured (the `Host` of a request that had none).
@@ -49,6 +52,8 @@ public final class UpstreamServer: Sendable, Hashable {
     /// `server.address`, `server.port`, `network.peer.address`, `network.peer.port` of the
     /// CLIENT spans of attempts on this server, encoded once.
     public let spanAttributes: EncodedAttributes
+    /// The server's number among the metrics' label values (`server_address`, `server_port`).
+    let metricsIndex: Int
 
     public init(configured: String, address: SocketAddress) {
         self.configured = configured
@@ -61,6 +66,7 @@ public final class UpstreamServer: Sendable, Hashable {
             .string("server.address", configuredHost), .int("server.port", port),
             .string("network.peer.address", host), .int("network.peer.port", port),
         ])
+        metricsIndex = MetricNames.shared.server(host: configuredHost, port: port)
     }
 
     public static func == (left: UpstreamServer, right: UpstreamServer) -> Bool {

@@ -53,9 +53,11 @@ final class Worker: @unchecked Sendable {
 
     init(
         index: Int, configuration: RuntimeConfiguration, accessLog: AccessLog?, listeningDescriptor: Int32,
-        tracing: TracingSetup, resolver: UpstreamResolver? = nil, logger: Logger, didStop: @escaping @Sendable (Int) -> Void
+        tracing: TracingSetup, resolver: UpstreamResolver? = nil, metrics: ProxyMetrics? = nil, logger: Logger,
+        didStop: @escaping @Sendable (Int) -> Void
     ) throws(SystemError) {
         self.index = index
+        self.publishedMetrics = metrics
         self.loop = try EventLoop()
         self.configuration = configuration
         self.accessLog = accessLog
@@ -76,6 +78,7 @@ final class Worker: @unchecked Sendable {
 
     func start() {
         thread = spawnThread(name: "hoptrace-w\(index)") { [self] in
+            schedulePublish()
             loop.run()
             // Release everything on this thread, before the loop's base goes away.
             listener = nil
@@ -84,6 +87,8 @@ final class Worker: @unchecked Sendable {
             pools.closeAll()
             flushSpans()
             spanFlushTimer = nil
+            publishTimer = nil
+            publishMetrics()
             trimTimer = nil
             spareTimers.removeAll()
             loop.releaseDeferred()
@@ -145,6 +150,34 @@ final class Worker: @unchecked Sendable {
         closedSinceTrim += 1
         if closedSinceTrim == Self.closesBeforeTrim { scheduleTrim() }
         stopIfDrained()
+    }
+
+    // MARK: Metrics
+
+    /// This worker's counters (its thread alone touches them).
+    var metrics = WorkerMetrics()
+    private let publishedMetrics: ProxyMetrics?
+    private var publishTimer: Timer?
+    static let publishMilliseconds = 1_000
+
+    /// Hands a copy of the counters, and the gauges as they stand, to the scrape's side.
+    private func publishMetrics() {
+        guard let publishedMetrics else { return }
+        metrics.clientConnections = sessions.count
+        metrics.activeRequests = sessions.values.reduce(0) { $0 + ($1.exchange == nil ? 0 : 1) }
+        metrics.idleUpstreamConnections = pools.idleCount
+        publishedMetrics.publish(worker: index, metrics)
+    }
+
+    private func schedulePublish() {
+        guard publishedMetrics != nil else { return }
+        if publishTimer == nil {
+            publishTimer = Timer(loop: loop) { [unowned self] in
+                publishMetrics()
+                schedulePublish()
+            }
+        }
+        publishTimer?.schedule(milliseconds: Self.publishMilliseconds)
     }
 
     // MARK: Giving memory back

@@ -43,7 +43,7 @@ public enum ProxyFailure: Equatable, Sendable {
     }
 
     /// `error.type` on spans and `error` in the access log.
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case malformedRequest = "malformed_request"
         case noRoute = "no_route"
         case connectRefused = "connection_refused"

@@ -39,6 +39,7 @@ struct Run: ParsableCommand {
         let store = source.admin == nil ? nil : TraceStore(limits: TraceStore.Limits(source.store))
         let (tracing, tracesGo) = makeTracing(store: store, concurrentExports: source.tracing.maxConcurrentExports, logger: logger)
         let server: ProxyServer
+        let status = ProcessStatus()
         var admin: AdminServer?
         var receiver: OTLPReceiver?
         do {
@@ -56,7 +57,11 @@ struct Run: ParsableCommand {
             if let address = source.admin {
                 let info = AdminRoutes.Info(
                     serviceName: tracing.settings.resource.serviceName ?? "hoptrace",
-                    receiver: receiver.map { "\($0.boundAddress)" })
+                    receiver: receiver.map { "\($0.boundAddress)" },
+                    metrics: { [server, receiver] openMetrics in
+                        status.exposition(server: server, tracing: tracing, receiver: receiver, store: store, openMetrics: openMetrics)
+                    },
+                    notReady: { status.notReady })
                 admin = try AdminServer(address: try SocketAddress.resolve(address)[0], store: store, info: info)
             }
             try server.start()
@@ -66,6 +71,7 @@ struct Run: ParsableCommand {
         }
         admin?.start()
         receiver?.start()
+        status.didStart()
         logger.info("hoptrace listening", metadata: [
             "address": "\(server.boundAddress.map(\.description) ?? configuration.source.listen)",
             "workers": "\(server.workersRunning)",
@@ -78,7 +84,7 @@ struct Run: ParsableCommand {
             let hint = receiver.map { "; point backends at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://\($0.boundAddress)" } ?? ""
             logger.info("trace explorer at http://\(admin.boundAddress)/\(hint)")
         }
-        let supervisor = try Supervisor(server: server, configPath: options.config, logger: logger) { [receiver] source in
+        let supervisor = try Supervisor(server: server, configPath: options.config, status: status, logger: logger) { [receiver] source in
             // What of the receiver and the store a reload may change.
             store?.setLimits(TraceStore.Limits(source.store))
             if let receiver, let settings = source.receiver {
@@ -113,6 +119,7 @@ extension OTLPIngest.Settings {
 final class Supervisor {
     private let server: ProxyServer
     private let configPath: String
+    private let status: ProcessStatus
     private let logger: Logger
     private let loop: EventLoop
     private var watchers: [SignalWatcher] = []
@@ -120,8 +127,12 @@ final class Supervisor {
     /// Applies what else a reload changes (the receiver's settings, the store's limits).
     private let didReload: (ProxyConfiguration) -> Void
 
-    init(server: ProxyServer, configPath: String, logger: Logger, didReload: @escaping (ProxyConfiguration) -> Void) throws {
+    init(
+        server: ProxyServer, configPath: String, status: ProcessStatus, logger: Logger,
+        didReload: @escaping (ProxyConfiguration) -> Void
+    ) throws {
         self.server = server
+        self.status = status
         self.configPath = configPath
         self.logger = logger
         self.didReload = didReload
@@ -153,8 +164,10 @@ final class Supervisor {
             let configuration = try RuntimeConfiguration(source, names: .whenAvailable)
             try server.reload(configuration)
             didReload(source)
+            status.didReload(ok: true)
             logger.info("configuration reloaded", metadata: ["routes": "\(configuration.routing.routes.count)"])
         } catch {
+            status.didReload(ok: false)
             logger.error("reload failed; keeping the running configuration", metadata: ["problems": "\(error.problems.count)"])
             for problem in error.problems { logger.error("config problem", metadata: ["problem": "\(problem)"]) }
         }
@@ -166,6 +179,7 @@ final class Supervisor {
             exit(0)
         }
         let deadline = server.configuration.timeouts.drain
+        status.didBeginDraining()
         logger.info("draining", metadata: ["signal": "\(signal)", "deadline_ms": "\(deadline)"])
         let loop = self.loop
         drainTimer = Timer(loop: loop) { [unowned self] in

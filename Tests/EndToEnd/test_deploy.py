@@ -106,8 +106,10 @@ def test_kubernetes_probes_the_admin_listener_and_takes_the_key_from_a_secret():
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports["admin"] == 9901
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
     environment = {item["name"]: item for item in container["env"]}
     assert environment["HONEYCOMB_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "honeycomb"
     assert environment["OTEL_EXPORTER_OTLP_HEADERS"]["value"] == "x-honeycomb-team=$(HONEYCOMB_API_KEY)"
