@@ -14,48 +14,42 @@ final class MetricNames: Sendable {
         var port: Int
     }
 
+    /// Values in the order they were first seen; a value's number is its place.
+    private struct Numbering<Value: Hashable & Sendable>: Sendable {
+        var values: [Value] = []
+        var numbers: [Value: Int] = [:]
+
+        init(_ first: [Value] = []) {
+            for value in first { _ = number(value) }
+        }
+
+        mutating func number(_ value: Value) -> Int {
+            if let number = numbers[value] { return number }
+            values.append(value)
+            numbers[value] = values.count - 1
+            return values.count - 1
+        }
+    }
+
     private struct Lists {
-        var routes: [String] = ["_other"]
-        var routeNumbers: [String: Int] = ["_other": 0]
-        var groups: [String] = []
-        var groupNumbers: [String: Int] = [:]
-        var servers: [Server] = []
-        var serverNumbers: [Server: Int] = [:]
+        var routes = Numbering(["_other"])
+        var groups = Numbering<String>()
+        var servers = Numbering<Server>()
     }
 
     private let lists = Mutex(Lists())
 
     /// 0 stands for no route (`_other`).
-    func route(_ name: String) -> Int {
-        lists.withLock { lists in
-            if let number = lists.routeNumbers[name] { return number }
-            lists.routes.append(name)
-            lists.routeNumbers[name] = lists.routes.count - 1
-            return lists.routes.count - 1
-        }
-    }
+    func route(_ name: String) -> Int { lists.withLock { $0.routes.number(name) } }
 
-    func group(_ name: String) -> Int {
-        lists.withLock { lists in
-            if let number = lists.groupNumbers[name] { return number }
-            lists.groups.append(name)
-            lists.groupNumbers[name] = lists.groups.count - 1
-            return lists.groups.count - 1
-        }
-    }
+    func group(_ name: String) -> Int { lists.withLock { $0.groups.number(name) } }
 
     func server(host: String, port: Int) -> Int {
-        let server = Server(host: host, port: port)
-        return lists.withLock { lists in
-            if let number = lists.serverNumbers[server] { return number }
-            lists.servers.append(server)
-            lists.serverNumbers[server] = lists.servers.count - 1
-            return lists.servers.count - 1
-        }
+        lists.withLock { $0.servers.number(Server(host: host, port: port)) }
     }
 
     /// The names as they stand, for one scrape.
     func snapshot() -> (routes: [String], groups: [String], servers: [Server]) {
-        lists.withLock { ($0.routes, $0.groups, $0.servers) }
+        lists.withLock { ($0.routes.values, $0.groups.values, $0.servers.values) }
     }
 }
