@@ -17,16 +17,19 @@ public struct AdminRoutes: Sendable {
         public var metrics: (@Sendable (_ openMetrics: Bool) -> (contentType: String, text: String))?
         /// `/readyz`: nil when ready, else why not (starting, draining).
         public var notReady: (@Sendable () -> String?)?
+        /// `/overview` as JSON: per route and upstream, rate, errors and quantiles.
+        public var overview: (@Sendable () -> [UInt8])?
 
         public init(
             serviceName: String, receiver: String?,
             metrics: (@Sendable (_ openMetrics: Bool) -> (contentType: String, text: String))? = nil,
-            notReady: (@Sendable () -> String?)? = nil
+            notReady: (@Sendable () -> String?)? = nil, overview: (@Sendable () -> [UInt8])? = nil
         ) {
             self.serviceName = serviceName
             self.receiver = receiver
             self.metrics = metrics
             self.notReady = notReady
+            self.overview = overview
         }
     }
 
@@ -64,6 +67,10 @@ public struct AdminRoutes: Sendable {
         case "/readyz":
             if let reason = info.notReady?() { return .text(503, "not ready: \(reason)") }
             return .text(200, "ready")
+        case "/overview", "/overview/":
+            if wantsPage { return page() }
+            guard let overview = info.overview else { return .text(404, "no overview here: the proxy's metrics are off") }
+            return LocalResponse(status: 200, contentType: "application/json", body: overview(), headers: Self.apiHeaders)
         case "/metrics":
             guard let metrics = info.metrics else { return .text(404, "no metrics here") }
             let openMetrics = request.header("accept")?.contains("application/openmetrics-text") ?? false
@@ -82,7 +89,7 @@ public struct AdminRoutes: Sendable {
                 return wantsPage ? page() : trace(id)
             }
             if path == "/favicon.ico" { return asset("favicon.svg") }
-            return .text(404, "not found: try / (the explorer), /healthz, /readyz, /metrics, /traces or /traces/{trace_id}")
+            return .text(404, "not found: try / (the explorer), /overview, /healthz, /readyz, /metrics, /traces or /traces/{trace_id}")
         }
     }
 

@@ -61,7 +61,8 @@ struct Run: ParsableCommand {
                     metrics: { [server, receiver] openMetrics in
                         status.exposition(server: server, tracing: tracing, receiver: receiver, store: store, openMetrics: openMetrics)
                     },
-                    notReady: { status.notReady })
+                    notReady: { status.notReady },
+                    overview: { [server] in server.metrics.overview().json(configuration: server.configuration) })
                 admin = try AdminServer(address: try SocketAddress.resolve(address)[0], store: store, info: info)
             }
             try server.start()

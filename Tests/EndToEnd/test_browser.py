@@ -306,6 +306,25 @@ def test_filters_live_in_the_url_and_survive_a_reload(stack, browser):
     assert_page_is_safe(browser)
 
 
+def test_the_overview_shows_each_route_and_opens_its_traces(stack, browser):
+    browser.get(stack.explorer("/"))
+    wait(browser, lambda: len(css(browser, "tr.trace-row")) >= 6, what="the trace list")
+    browser.find_element(By.ID, "overview-nav").click()
+    wait(browser, lambda: urllib.parse.urlparse(browser.current_url).path == "/overview", what="the overview")
+    # The workers hand in their counts every second; the page asks every five.
+    link = wait(browser, lambda: next((a for a in css(browser, "#overview-routes a.overview-link") if a.text == "api"), None),
+                timeout=20, what="the api route's row")
+    row = link.find_element(By.XPATH, "./ancestor::tr").text
+    assert "ms" in row, row  # quantiles shown
+    assert css(browser, "#overview-upstreams tr")
+    assert "seconds" in browser.find_element(By.ID, "overview-window").text or "minutes" in browser.find_element(By.ID, "overview-window").text
+    link.click()
+    wait(browser, lambda: "route=%2Fapi%2F*" in browser.current_url or "route=/api/*" in browser.current_url, what="the filtered list")
+    wait(browser, lambda: len(css(browser, "tr.trace-row")) > 0, what="the api's traces")
+    assert all("GET /api/" in row.text for row in css(browser, "tr.trace-row"))
+    assert_page_is_safe(browser)
+
+
 def test_the_browser_console_stayed_clean(browser):
     problems = [entry["message"] for entry in browser.get_log("browser")
                 if entry["level"] == "SEVERE" and "400 (Bad Request)" not in entry["message"]]

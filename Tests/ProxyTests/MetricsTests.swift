@@ -85,6 +85,34 @@ import Testing
         }
     }
 
+    /// Quantiles come from the buckets, interpolated within the one that holds them.
+    @Test func quantilesAreReadFromTheBuckets() {
+        var counts = [UInt64](repeating: 0, count: HistogramTable.width)
+        counts[0] = 50  // ≤ 5 ms
+        counts[6] = 50  // 100–250 ms
+        #expect(ProxyMetrics.quantile(0.5, counts) == 0.005)
+        #expect(abs(ProxyMetrics.quantile(0.99, counts)! - (0.1 + 0.15 * 49 / 50)) < 1e-9)
+        counts[14] = 1000  // past 10 s
+        #expect(ProxyMetrics.quantile(0.99, counts) == 10)
+        #expect(ProxyMetrics.quantile(0.5, [UInt64](repeating: 0, count: HistogramTable.width)) == nil)
+    }
+
+    @Test func theOverviewHasEachRouteAndUpstreamWithItsErrors() throws {
+        let stub = StubUpstream(body: "ok")
+        let proxy = try ProxyHarness(Self.yaml(stub.port, TestSocket.closedPort()), workers: 2)
+        for _ in 0..<6 { #expect(proxy.get("/api")?.status == 200) }
+        #expect(proxy.get("/down")?.status == 502)
+        proxy.server.stop()
+        let overview = proxy.server.metrics.overview()
+        let api = try #require(overview.routes.first { $0.name == "api" })
+        #expect(api.requests == 6 && api.errors == 0 && api.p50 != nil)
+        let down = try #require(overview.routes.first { $0.name == "down" })
+        #expect(down.requests == 1 && down.errors == 1)
+        #expect(overview.upstreams.first { $0.name == "gone" }?.errors == 2)
+        let json = String(decoding: overview.json(configuration: proxy.server.configuration), as: UTF8.self)
+        #expect(json.contains(#""name":"api","filter":"route=/api/*","requests":6"#))
+    }
+
     @Test func labelValuesAreEscaped() {
         var text = PrometheusText(openMetrics: true)
         text.counter("x", help: "a \\ b\nc", [([("route", "a\"b\\c\nd")], 1)])

@@ -4,6 +4,7 @@ import { $, el, isTyping, plainKey, replace } from './dom.js';
 import { formatBytes, plural } from './format.js';
 import { mountList } from './list.js';
 import { isTraceId } from './model.js';
+import { mountOverview } from './overview.js';
 import { mountTrace } from './trace.js';
 
 const view = $('#view');
@@ -91,6 +92,10 @@ function route() {
   const path = location.pathname;
   if (path === '/' || path === '/traces' || path === '/traces/') {
     current = mountList(view, ctx);
+    return;
+  }
+  if (path === '/overview' || path === '/overview/') {
+    current = mountOverview(view, ctx);
     return;
   }
   const match = /^\/traces\/([^/]+)\/?$/.exec(path);

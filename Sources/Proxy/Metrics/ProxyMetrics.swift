@@ -1,15 +1,30 @@
 import Synchronization
+import Tracing
 
 /// The workers' published counters. A worker hands in a copy of its `WorkerMetrics`
 /// every second and as it stops; a scrape sums the latest copies. Nothing here is on a
 /// request's path.
 public final class ProxyMetrics: Sendable {
     private let published = Mutex<[Int: WorkerMetrics]>([:])
+    /// Copies of the totals every `historyIntervalNanoseconds`, oldest first, for the
+    /// overview's window.
+    let history = Mutex<[(time: Int64, metrics: WorkerMetrics)]>([])
+    let startedAt = Timestamp.monotonicNanoseconds()
 
     public init() {}
 
     func publish(worker: Int, _ metrics: WorkerMetrics) {
         published.withLock { $0[worker] = metrics }
+        // Once per interval, by the first worker: a copy of the totals for the overview.
+        guard worker == 0 else { return }
+        let now = Timestamp.monotonicNanoseconds()
+        let due = history.withLock { now - ($0.last?.time ?? startedAt) >= Self.historyIntervalNanoseconds }
+        guard due else { return }
+        let copy = total()
+        history.withLock { history in
+            history.append((now, copy))
+            if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
+        }
     }
 
     /// Every worker's counters summed.
