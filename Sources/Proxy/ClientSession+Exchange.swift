@@ -214,7 +214,8 @@ extension ClientSession {
     }
 
     /// The access-log line of an exchange.
-    func accessLogRecord(_ summary: ExchangeSummary) -> AccessLog.Record {
+    /// `elapsedNanoseconds`: the exchange's duration when the caller has read the clock.
+    func accessLogRecord(_ summary: ExchangeSummary, elapsedNanoseconds: Int64? = nil) -> AccessLog.Record {
         let exchange = summary.exchange
         let head = exchange.head
         return AccessLog.Record(
@@ -226,7 +227,7 @@ extension ClientSession {
             status: summary.status,
             bytesIn: summary.bytesIn,
             bytesOut: summary.bytesOut,
-            durationMicroseconds: (Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1000,
+            durationMicroseconds: (elapsedNanoseconds ?? Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1000,
             route: exchange.route?.name,
             upstream: summary.server?.configured,
             error: summary.error?.kind.rawValue,

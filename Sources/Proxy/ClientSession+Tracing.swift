@@ -56,11 +56,13 @@ extension ClientSession {
     func reportEnd(_ exchange: Exchange, log: Bool) {
         let firstReport = !exchange.spansRecorded
         exchange.spansRecorded = true
-        if firstReport { observeEnd(of: exchange) }
+        // One clock read for the metrics, `tracing.keep` and the access log.
+        let elapsed = Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds
+        if firstReport { observeEnd(of: exchange, elapsedNanoseconds: elapsed) }
         var recordSpan = firstReport && exchange.trace.sampled
         var reason: SamplingReason?
         if firstReport, !exchange.trace.sampled, configuration.keep.isOn {
-            reason = keepReason(exchange)
+            reason = keepReason(exchange, elapsedNanoseconds: elapsed)
             recordSpan = reason != nil
             keepHeldAttempts(exchange, reason: reason)
         }
@@ -72,22 +74,19 @@ extension ClientSession {
             let captured = configuration.headerCapture == nil ? nil : exchange.response.map(CapturedResponse.init)
             worker.record(serverSpan(summary, response: captured, samplingReason: reason))
         }
-        if let accessLog { accessLog.write(accessLogRecord(summary)) }
+        if let accessLog { accessLog.write(accessLogRecord(summary, elapsedNanoseconds: elapsed)) }
     }
 
     /// Why `tracing.keep` records an unsampled exchange's spans: `error` for a 5xx, an
     /// upstream failure or an answer of the proxy's own (404 without a route, 400, 408
     /// …), not for a client that went away (499); `slow` past `slower_than`; nil to let
     /// it go.
-    func keepReason(_ exchange: Exchange) -> SamplingReason? {
+    func keepReason(_ exchange: Exchange, elapsedNanoseconds: Int64) -> SamplingReason? {
         let keep = configuration.keep
         if keep.errors, exchange.machine.status >= 500 || (exchange.machine.failure.map { $0.status != 499 } ?? false) {
             return .error
         }
-        if let threshold = keep.slowerThan {
-            let elapsed = (Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds) / 1_000_000
-            if elapsed >= Int64(threshold) { return .slow }
-        }
+        if let threshold = keep.slowerThan, elapsedNanoseconds / 1_000_000 >= Int64(threshold) { return .slow }
         return nil
     }
 
@@ -169,11 +168,11 @@ extension ClientSession {
 extension ClientSession {
     /// `http.server.request.duration`: from the head's arrival to the end, labelled with
     /// the route's name (never the path), the method, the status and the version.
-    func observeEnd(of exchange: Exchange) {
+    func observeEnd(of exchange: Exchange, elapsedNanoseconds: Int64) {
         var status = exchange.machine.status
         if status == 0 { status = exchange.machine.failure?.status ?? 0 }
-        let elapsed = UInt64(clamping: Timestamp.monotonicNanoseconds() - exchange.startMonotonicNanoseconds)
-        worker.metrics.serverDurations.observe(MetricKey.withServerStatus(exchange.serverMetricsKey, status), nanoseconds: elapsed)
+        worker.metrics.serverDurations.observe(
+            MetricKey.withServerStatus(exchange.serverMetricsKey, status), nanoseconds: UInt64(clamping: elapsedNanoseconds))
     }
 
     /// `http.client.request.duration` and the attempt's outcome.

@@ -145,6 +145,6 @@ enum MetricKey {
 
     static func error(_ kind: ProxyFailure.Kind?) -> Int {
         guard let kind else { return 0 }
-        return (ProxyFailure.Kind.allCases.firstIndex(of: kind) ?? 0) + 1
+        return errorKinds.firstIndex(of: kind) ?? 0
     }
 }
