@@ -13,8 +13,12 @@ function rate(value) {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
+/** A quantile in seconds. In the first bucket or past the last, only the bound is known. */
 function seconds(value) {
-  return typeof value === 'number' ? formatMillis(value * 1000) : '\u2014';
+  if (typeof value !== 'number' || !Number.isFinite(value)) return '\u2014';
+  if (value <= 0.005) return '\u2264 5 ms';
+  if (value >= 10) return '\u2265 10 s';
+  return formatMillis(value * 1000);
 }
 
 function errorShare(row) {
