@@ -62,10 +62,26 @@ public struct Buffer {
         evbuffer_drain(pointer, count)
     }
 
-    /// Moves the first `count` bytes to the end of `destination`.
+    /// Moves the first `count` bytes to the end of `destination`: a few bytes at the
+    /// front are copied, so that a head and a small body behind it stay one contiguous
+    /// piece (written with one `send`); more move as whole chains.
     public func move(_ count: Int, to destination: Buffer) {
+        if count <= Self.copiedMoveLimit {
+            let copied = withFirstChunk { chunk -> Bool in
+                guard chunk.count >= count else { return false }
+                evbuffer_add(destination.pointer, chunk.baseAddress, count)
+                return true
+            }
+            if copied {
+                evbuffer_drain(pointer, count)
+                return
+            }
+        }
         evbuffer_remove_buffer(pointer, destination.pointer, count)
     }
+
+    /// Moves of this many bytes or fewer copy them (see `move(_:to:)`).
+    static let copiedMoveLimit = 2048
 
     /// Moves everything to the end of `destination`.
     public func moveAll(to destination: Buffer) {

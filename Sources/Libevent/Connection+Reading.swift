@@ -150,7 +150,11 @@ extension Connection {
         withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors -> Int? in
             let reserved = Int(evbuffer_reserve_space(input.pointer, readSize, vectors.baseAddress, 2))
             guard reserved > 0 else { return nil }
-            let count = readv(descriptor, vectors.baseAddress, Int32(reserved))
+            // One piece (the usual case): `recv`, which the kernel serves through fewer
+            // layers than `readv` (no iovec to import, no file-position checks).
+            let count = reserved == 1
+                ? recv(descriptor, vectors[0].iov_base, vectors[0].iov_len, 0)
+                : readv(descriptor, vectors.baseAddress, Int32(reserved))
             guard count > 0 else {
                 evbuffer_commit_space(input.pointer, vectors.baseAddress, 0)
                 return count == 0 ? 0 : nil

@@ -13,7 +13,7 @@ extension Connection {
     /// the write event, never from inside this call.
     public func flush() {
         guard state == .open || state == .flushing, !isConnecting, !isWriting, !output.isEmpty else { return }
-        let written = evbuffer_write(output.pointer, descriptor)
+        let written = writeOutput()
         // All written, and nobody waits for a drain: done.
         if written > 0, output.isEmpty, writeLowWatermark == 0 { return }
         // The socket is full (EAGAIN) or failed: the write event tries again and reports
@@ -58,7 +58,7 @@ extension Connection {
             deliver(.timedOut)
             return
         }
-        let written = evbuffer_write(output.pointer, descriptor)
+        let written = writeOutput()
         if written < 0 {
             let code = hoptrace_errno()
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
@@ -73,6 +73,20 @@ extension Connection {
         case .flushing: if output.isEmpty { startLingering() }
         case .lingering, .closed: break
         }
+    }
+
+    /// Writes what the output holds: with `send` when it is one contiguous piece (a head,
+    /// or a head and a small body copied behind it), which the kernel serves through
+    /// fewer layers than `writev`; else every piece at once (`evbuffer_write`). The count
+    /// written, or -1 with errno set.
+    private func writeOutput() -> Int {
+        let length = output.count
+        guard evbuffer_get_contiguous_space(output.pointer) == length else {
+            return Int(evbuffer_write(output.pointer, descriptor))
+        }
+        let written = output.withFirstChunk { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if written > 0 { output.drain(written) }
+        return written
     }
 
     /// The write event fired while connecting: connected, or failed with the reason.
