@@ -67,11 +67,8 @@ public struct TracingSetup: Sendable {
         TracingSetup(settings: TracingSettings(destination: .none, sampler: .alwaysOff), exporter: nil)
     }
 
-    /// Spans dropped because the pipeline's queue was full.
-    public var droppedSpans: Int { pipeline?.droppedCount ?? 0 }
-
-    /// Spans the pipeline has handed on (to the exporter and the store).
-    public var handedOnSpans: Int { pipeline?.exportedCount ?? 0 }
+    /// The span pipeline's counts and the OTLP exporter's (all zero without a pipeline).
+    public var statistics: SpanStatistics { SpanStatistics(pipeline?.statistics ?? SpanPipeline.Statistics()) }
 
     /// Sends a request the receiver accepted on to the OTLP exporter, unchanged; does
     /// nothing when spans are not exported over OTLP. Never blocks.
@@ -84,4 +81,27 @@ public struct TracingSetup: Sendable {
 
     /// Exports what is queued and stops the pipeline. Call once, after the workers stopped.
     public func shutdown() { pipeline?.shutdown() }
+}
+
+/// What became of the proxy's spans, for the metrics: recorded, handed on, dropped (and
+/// why), waiting, and what the OTLP exporter did with them.
+public struct SpanStatistics: Sendable {
+    public var recorded: Int
+    public var handedOn: Int
+    /// Dropped by the span pipeline: its queue was full.
+    public var droppedQueueFull: Int
+    /// Spans waiting: in the pipeline's queue, and taken by the exporter but not yet
+    /// delivered or dropped (pending or in flight).
+    public var waiting: Int
+    /// nil when spans do not go out over OTLP.
+    public var export: OTLPHTTPExporter.Counters?
+
+    init(_ pipeline: SpanPipeline.Statistics) {
+        recorded = pipeline.recorded
+        handedOn = pipeline.handedOn
+        droppedQueueFull = pipeline.dropped
+        export = pipeline.export
+        let exporting = pipeline.export.map { $0.queuedSpans - $0.exportedSpans - $0.droppedSpans } ?? 0
+        waiting = pipeline.queued + max(0, exporting)
+    }
 }

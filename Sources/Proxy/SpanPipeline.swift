@@ -25,6 +25,8 @@ final class SpanPipeline: @unchecked Sendable {
     private struct Queue {
         var batches: [SpanBatch] = []
         var queued = 0
+        /// Spans the workers submitted, dropped ones included.
+        var recorded = 0
         var dropped = 0
         var exported = 0
         var stopping = false
@@ -78,9 +80,27 @@ final class SpanPipeline: @unchecked Sendable {
         thread = spawnThread(name: "hoptrace-spans") { [self] in run() }
     }
 
-    /// Spans dropped because the queue was full.
-    var droppedCount: Int { queue.withLock { $0.dropped } }
-    var exportedCount: Int { queue.withLock { $0.exported } }
+    /// What the metrics read: the pipeline's counts, and the OTLP exporter's.
+    struct Statistics: Sendable {
+        /// Spans the workers recorded.
+        var recorded = 0
+        /// Spans handed on to the exporter and the store.
+        var handedOn = 0
+        /// Spans dropped because the pipeline's queue was full.
+        var dropped = 0
+        /// Spans in the pipeline's queue now.
+        var queued = 0
+        /// The OTLP exporter's counts, when spans go out over OTLP.
+        var export: OTLPHTTPExporter.Counters?
+    }
+
+    var statistics: Statistics {
+        var statistics = queue.withLock { state in
+            Statistics(recorded: state.recorded, handedOn: state.exported, dropped: state.dropped, queued: state.queued)
+        }
+        statistics.export = otlpExporter?.currentCounters
+        return statistics
+    }
     var canForward: Bool { otlpExporter != nil }
 
     /// Received spans not forwarded because the forwarding queue was full.
@@ -116,6 +136,7 @@ final class SpanPipeline: @unchecked Sendable {
     func submit(_ batch: SpanBatch) {
         let count = batch.count
         let wake = queue.withLock { state -> Bool in
+            state.recorded += count
             guard !state.stopping, state.queued + count <= capacity else {
                 state.dropped += count
                 return false

@@ -164,8 +164,16 @@ final class Worker: @unchecked Sendable {
     private func publishMetrics() {
         guard let publishedMetrics else { return }
         metrics.clientConnections = sessions.count
-        metrics.activeRequests = sessions.values.reduce(0) { $0 + ($1.exchange == nil ? 0 : 1) }
+        var active = 0
+        var upstreams = 0
+        for session in sessions.values {
+            guard let exchange = session.exchange else { continue }
+            active += 1
+            if exchange.upstream != nil { upstreams += 1 }
+        }
+        metrics.activeRequests = active
         metrics.idleUpstreamConnections = pools.idleCount
+        metrics.upstreamConnections = upstreams + metrics.idleUpstreamConnections
         publishedMetrics.publish(worker: index, metrics)
     }
 

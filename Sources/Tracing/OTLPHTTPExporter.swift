@@ -46,6 +46,8 @@ public final class OTLPHTTPExporter: SpanExporter, @unchecked Sendable {
         public var maxInFlight = 0
         /// Spans of received requests delivered (also counted in `exportedSpans`).
         public var forwardedSpans = 0
+
+        public init() {}
     }
 
     public let settings: OTLPExporterSettings

@@ -36,10 +36,7 @@ final class ProcessStatus: Sendable {
         let (reloads, failed) = state.withLock { ($0.reloads, $0.failedReloads) }
         text.counter("hoptrace_reloads", help: "Configuration reloads, by result.",
                      [([("result", "ok")], Double(reloads)), ([("result", "failed")], Double(failed))])
-        text.counter("hoptrace_spans_handed_on", help: "Spans the span pipeline handed to the exporter and the store.",
-                     [([], Double(tracing.handedOnSpans))])
-        text.counter("hoptrace_spans_dropped", help: "Spans dropped because the span queue was full.",
-                     [([], Double(tracing.droppedSpans))])
+        writeSpans(tracing.statistics, to: &text)
         if let receiver {
             let statistics = receiver.statistics
             text.counter("hoptrace_receiver_spans_accepted", help: "Spans the OTLP receiver accepted.",
@@ -58,5 +55,30 @@ final class ProcessStatus: Sendable {
         text.gauge("hoptrace_build_info", help: "The running hoptrace's version.", [([("version", TracingScope.version)], 1)])
         text.finish()
         return (text.contentType, text.text)
+    }
+
+    /// The proxy's own spans: recorded, handed on, waiting, exported, dropped by reason,
+    /// and the exports to the collector.
+    private func writeSpans(_ spans: SpanStatistics, to text: inout PrometheusText) {
+        text.counter("hoptrace_spans_recorded", help: "Spans the proxy recorded (its SERVER and CLIENT spans).",
+                     [([], Double(spans.recorded))])
+        text.counter("hoptrace_spans_handed_on", help: "Spans the span pipeline handed to the exporter and the store.",
+                     [([], Double(spans.handedOn))])
+        text.gauge("hoptrace_span_queue_spans", help: "Spans waiting: in the span queue, or taken for export and not yet delivered.",
+                   [([], Double(spans.waiting))])
+        // Zeros without an OTLP exporter: the same series whatever the configuration.
+        let export = spans.export ?? OTLPHTTPExporter.Counters()
+        text.counter("hoptrace_spans_dropped", help: "Spans lost before the collector took them, by reason.", [
+            ([("reason", "span_queue_full")], Double(spans.droppedQueueFull)),
+            ([("reason", "export_queue_full")], Double(export.droppedQueueFull)),
+            ([("reason", "export_failed")], Double(export.droppedFailedExports)),
+            ([("reason", "rejected_by_collector")], Double(export.droppedRejected)),
+        ])
+        text.counter("hoptrace_spans_exported", help: "Spans the collector accepted (the proxy's, and received ones sent on).",
+                     [([], Double(export.exportedSpans))])
+        text.counter("hoptrace_span_export_requests", help: "Requests sent to the collector, retries included.",
+                     [([], Double(export.exports))])
+        text.counter("hoptrace_span_exports_failed", help: "Exports given up: refused, or no success within the export timeout.",
+                     [([], Double(export.failedExports))])
     }
 }

@@ -68,6 +68,9 @@ public final class ProxyMetrics: Sendable {
         text.gauge("http_server_active_requests", help: "HTTP server requests in flight.", [([], Double(total.activeRequests))])
         text.gauge("hoptrace_client_connections", help: "Open client connections.", [([], Double(total.clientConnections))])
         text.gauge(
+            "hoptrace_upstream_connections", help: "Open upstream connections: carrying an exchange, or idle in a pool.",
+            [([], Double(total.upstreamConnections))])
+        text.gauge(
             "hoptrace_upstream_idle_connections", help: "Upstream connections kept idle for reuse.",
             [([], Double(total.idleUpstreamConnections))])
         text.counter(
