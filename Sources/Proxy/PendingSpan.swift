@@ -106,7 +106,7 @@ struct PendingSpan: DescribedSpan {
                 if requestIDField.isDefault {
                     writer.attribute("http.request.header.x-request-id", bytes: id)
                 } else {
-                    writer.attribute(requestIDField.attributeKey, bytes: id)
+                    writer.attribute(named: requestIDField.attributeKey, bytes: id)
                 }
             }
         }

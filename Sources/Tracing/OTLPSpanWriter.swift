@@ -96,7 +96,7 @@ public struct OTLPSpanWriter: SpanWriter, Sendable {
         spans.writer.keyValueField(9, key: name, string: AttributeLimit.capped(value))
     }
 
-    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
+    public mutating func attribute(named key: String, bytes value: UnsafeRawBufferPointer) {
         ProtobufWriter.withUTF8(key) { spans.writer.keyValueField(9, key: $0, string: AttributeLimit.capped(value)) }
     }
 

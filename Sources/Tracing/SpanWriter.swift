@@ -48,8 +48,9 @@ public protocol SpanWriter {
     /// A string attribute from UTF-8 bytes the caller already holds (a request head), in
     /// memory for the call only.
     mutating func attribute(_ key: StaticString, bytes value: UnsafeRawBufferPointer)
-    /// The same, named at run time.
-    mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer)
+    /// The same, named at run time. A label of its own: with `_ key: String` beside the
+    /// `StaticString` one, a literal name picked the `String` one (the default literal type).
+    mutating func attribute(named key: String, bytes value: UnsafeRawBufferPointer)
     /// A string attribute of two parts (`url.full`: an origin and the target sent).
     mutating func attribute(_ key: StaticString, _ first: String, utf8 second: ArraySlice<UInt8>)
     /// Attributes encoded once for many spans (`EncodedAttributes`).
@@ -79,7 +80,7 @@ extension SpanWriter {
         attribute(key.description, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
     }
 
-    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
+    public mutating func attribute(named key: String, bytes value: UnsafeRawBufferPointer) {
         attribute(key, .string(String(decoding: AttributeLimit.capped(value), as: UTF8.self)))
     }
 

@@ -54,8 +54,8 @@ public struct FactsRecordingWriter: SpanWriter, Sendable {
         inner.attribute(key, bytes: value)
     }
 
-    public mutating func attribute(_ key: String, bytes value: UnsafeRawBufferPointer) {
-        inner.attribute(key, bytes: value)
+    public mutating func attribute(named key: String, bytes value: UnsafeRawBufferPointer) {
+        inner.attribute(named: key, bytes: value)
     }
 
     /// No fact comes from these (`EncodedAttributes` carries no status or resend count).
