@@ -52,7 +52,7 @@ public struct HeadWriter: Sendable {
         guard let source = buffer.baseAddress, !buffer.isEmpty else { return }
         let needed = count + buffer.count
         if needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
-        (storage.pointer + count).update(from: source, count: buffer.count)
+        SmallCopy.copy(from: source, to: storage.pointer + count, count: buffer.count)
         count = needed
     }
 

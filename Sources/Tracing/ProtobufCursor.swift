@@ -1,3 +1,5 @@
+import HTTP1
+
 /// Where protobuf is written: a pointer to room reserved ahead (by
 /// `ProtobufWriter.write(reserving:_:)`, or an array being made) and how much of it is
 /// used.
@@ -78,7 +80,7 @@ struct ProtobufCursor {
     @inline(__always)
     mutating func bytes(_ value: UnsafeRawBufferPointer) {
         guard let source = value.baseAddress, value.count > 0 else { return }
-        (base + offset).copyMemory(from: source, byteCount: value.count)
+        SmallCopy.copy(from: source, to: base + offset, count: value.count)
         offset &+= value.count
     }
 }
