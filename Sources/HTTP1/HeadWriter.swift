@@ -1,45 +1,39 @@
 /// Builds a canonical message head: CRLF line ends, fields as `name: value`, with
 /// names and values copied byte for byte from the head they came from.
 ///
-/// The bytes live in raw memory of the writer's own (copied on write, like an array's):
-/// an append is a capacity check and a `memcpy`, where `Array.append(contentsOf:)` cost
-/// some 80 instructions a call, and a proxied request makes about thirty. A writer kept
-/// and cleared with `removeAll()` (a worker's scratch writer) allocates nothing at all.
-public struct HeadWriter: Sendable {
-    /// `@unchecked Sendable`: the memory is written only through a writer that holds the
-    /// only reference (`makeUnique`), so a storage shared by copies is never mutated.
-    private final class Storage: @unchecked Sendable {
-        var pointer: UnsafeMutablePointer<UInt8>
-        var capacity: Int
-
-        init(capacity: Int) {
-            self.capacity = max(capacity, 16)
-            pointer = .allocate(capacity: self.capacity)
-        }
-
-        deinit { pointer.deallocate() }
-    }
-
-    private var storage: Storage
+/// The bytes live in raw memory the writer owns. It is non-copyable, so that memory has
+/// one owner and is written with no ownership check at all: an append is a capacity
+/// check and a copy, where `Array.append(contentsOf:)` cost some 80 instructions a call
+/// (and a copy-on-write storage still a uniqueness check), and a proxied request makes
+/// about thirty. A writer kept and cleared with `removeAll()` (a worker's scratch
+/// writer) allocates nothing at all.
+///
+/// `@unchecked Sendable`: the memory is reached only through the one writer that owns it.
+public struct HeadWriter: ~Copyable, @unchecked Sendable {
+    private var pointer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     /// Bytes written so far.
     public private(set) var count = 0
 
     public init(capacity: Int = 512) {
-        storage = Storage(capacity: capacity)
+        self.capacity = max(capacity, 16)
+        pointer = .allocate(capacity: self.capacity)
     }
+
+    deinit { pointer.deallocate() }
 
     /// The head written so far, as an array (a copy).
     public var bytes: [UInt8] {
         // Reserved and appended: specialized, unlike `Array(_:)` of a raw buffer.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: storage.pointer, count: count))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: count))
         return bytes
     }
 
     /// The head written so far, without a copy.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(start: storage.pointer, count: count))
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Forgets what was written, keeping the memory for the next head.
@@ -51,16 +45,19 @@ public struct HeadWriter: Sendable {
     @inline(__always) private mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
         guard let source = buffer.baseAddress, !buffer.isEmpty else { return }
         let needed = count + buffer.count
-        if needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
-        SmallCopy.copy(from: source, to: storage.pointer + count, count: buffer.count)
+        if needed > capacity { makeRoom(for: needed) }
+        SmallCopy.copy(from: source, to: pointer + count, count: buffer.count)
         count = needed
     }
 
-    /// A storage of its own with room for `needed` bytes (at least twice the old size).
+    /// Room for `needed` bytes (at least twice the old size), what was written moved over.
     private mutating func makeRoom(for needed: Int) {
-        let grown = Storage(capacity: max(needed, storage.capacity * 2))
-        grown.pointer.update(from: storage.pointer, count: count)
-        storage = grown
+        let grown = max(needed, capacity * 2)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        moved.update(from: pointer, count: count)
+        pointer.deallocate()
+        pointer = moved
+        capacity = grown
     }
 
     public mutating func append(_ text: StaticString) {
@@ -126,8 +123,8 @@ public struct HeadWriter: Sendable {
     /// whose length is known: one capacity check for all its pieces.
     public mutating func append(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
         let needed = self.count + count
-        if needed > storage.capacity || !isKnownUniquelyReferenced(&storage) { makeRoom(for: needed) }
-        write(storage.pointer + self.count)
+        if needed > capacity { makeRoom(for: needed) }
+        write(pointer + self.count)
         self.count = needed
     }
 
