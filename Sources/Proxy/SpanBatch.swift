@@ -54,12 +54,14 @@ struct SpanBatch: Sendable {
 
     var spanRecords: [SpanRecord]? { records?.records }
 
-    /// Describes `span` in each form. The writers are written in place (a writer copied
-    /// out of its optional would copy its storage too).
-    mutating func add(_ span: some DescribedSpan) {
+    /// Describes `span` in each form; returns how many spans the batch holds. The writers
+    /// are written in place (a writer copied out of its optional would copy its storage too).
+    @discardableResult
+    mutating func add(_ span: some DescribedSpan) -> Int {
         if protobuf != nil { span.write(to: &protobuf!) }
         if protobufWithFacts != nil { span.write(to: &protobufWithFacts!) }
         if records != nil { span.write(to: &records!) }
         count += 1
+        return count
     }
 }

@@ -236,12 +236,14 @@ final class Worker: @unchecked Sendable {
     func record(_ span: consuming some DescribedSpan) {
         guard let pipeline = tracing.pipeline else { return }
         if spanBatch == nil { spanBatch = pipeline.makeBatch(bytes: spanBatchBytes) }
-        spanBatch!.add(span)
-        if spanBatch!.count >= pipeline.batchSize {
+        // The batch is touched in place, once: each read of `spanBatch!` copied it
+        // (retaining what it holds) and let it go.
+        let count = spanBatch!.add(span)
+        if count >= pipeline.batchSize {
             let used = spanBatch!.encodedByteCount
             spanBatchBytes = min(max(used + used / 8, 16 * 1024), 4 * 1024 * 1024)
             flushSpans()
-        } else if spanBatch!.count == 1 {
+        } else if count == 1 {
             if spanFlushTimer == nil { spanFlushTimer = Timer(loop: loop) { [unowned self] in flushSpans() } }
             spanFlushTimer?.schedule(milliseconds: Self.spanFlushMilliseconds)
         }
