@@ -236,8 +236,8 @@ final class Worker: @unchecked Sendable {
     func record(_ span: consuming some DescribedSpan) {
         guard let pipeline = tracing.pipeline else { return }
         if spanBatch == nil { spanBatch = pipeline.makeBatch(bytes: spanBatchBytes) }
-        // The batch is touched in place, once: each read of `spanBatch!` copied it
-        // (retaining what it holds) and let it go.
+        // `add` answers the count: the optional batch is unwrapped once per span, not
+        // three times.
         let count = spanBatch!.add(span)
         if count >= pipeline.batchSize {
             let used = spanBatch!.encodedByteCount
