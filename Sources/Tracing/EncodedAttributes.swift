@@ -28,10 +28,13 @@ public struct EncodedEvent: Sendable {
     let protobuf: [UInt8]
     /// Where the time's eight bytes are in `protobuf`.
     let timeOffset: Int
+    /// Named `exception` (the store notes spans that have one): told once, not per span.
+    let isException: Bool
 
     public init(_ name: String, attributes: [SpanAttribute] = []) {
         self.name = name
         self.attributes = attributes
+        isException = name == "exception"
         var writer = OTLPSpanWriter()
         writer.event(SpanEvent(name: name, timeNanoseconds: 0, attributes: attributes))
         protobuf = writer.spans.writer.bytes  // an event alone, not a span: no end marked

@@ -117,6 +117,12 @@ public struct SpanFacts: Sendable, Equatable {
     static func uint64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
+
+    /// The same for bytes in memory: eight of them in one load.
+    static func uint64(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        guard raw.count == 8 else { return raw.reduce(0) { $0 << 8 | UInt64($1) } }
+        return UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self))
+    }
 }
 
 /// Why a received span was not stored: reported to the sender in `partial_success`.
@@ -146,7 +152,8 @@ public struct TraceKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// No copy: this runs for each of the proxy's spans on the span pipeline.
     public init(_ id: TraceIDBytes) {
         (high, low) = withUnsafeBytes(of: id) { raw in
-            (SpanFacts.uint64(raw.prefix(8)), SpanFacts.uint64(raw.suffix(8)))
+            (SpanFacts.uint64(UnsafeRawBufferPointer(rebasing: raw.prefix(8))),
+             SpanFacts.uint64(UnsafeRawBufferPointer(rebasing: raw.suffix(8))))
         }
     }
 
