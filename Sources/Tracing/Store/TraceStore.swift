@@ -186,16 +186,22 @@ public final class TraceStore: Sendable {
         _ facts: SpanFacts, _ bytes: some Collection<UInt8>, _ source: SpanSource, _ now: UInt64, _ state: inout State
     ) -> Bool {
         let trace: StoredTrace
-        if let existing = state.traces[facts.traceID] {
-            trace = existing
-            unlink(trace, &state)
+        if let newest = state.newest, newest.key == facts.traceID {
+            // The trace the last span went to (a request's spans come together): no
+            // lookup, and it is the newest already.
+            trace = newest
         } else {
-            trace = StoredTrace(key: facts.traceID)
-            state.traces[facts.traceID] = trace
-            state.statistics.traces += 1
-            state.statistics.bytes += trace.estimatedBytes
+            // Found or made with one lookup.
+            let count = state.traces.count
+            trace = reference(&state.traces[facts.traceID, default: StoredTrace(key: facts.traceID)])
+            if state.traces.count > count {
+                state.statistics.traces += 1
+                state.statistics.bytes += trace.estimatedBytes
+            } else {
+                unlink(trace, &state)
+            }
+            append(trace, &state)
         }
-        append(trace, &state)
         guard trace.spans.count < state.limits.maxSpansPerTrace, !trace.isFull else {
             trace.rejectedSpans += 1
             trace.cachedSummary = nil
@@ -208,6 +214,8 @@ public final class TraceStore: Sendable {
         trace.lastUpdated = now
         return true
     }
+
+    private static func reference(_ trace: inout StoredTrace) -> StoredTrace { trace }
 
     private static func finishChange(_ now: UInt64, _ state: inout State) {
         evict(&state)
