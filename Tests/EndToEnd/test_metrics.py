@@ -102,11 +102,9 @@ upstreams:
         upstream.stop()
 
 
-def test_span_export_is_counted_until_the_collector_has_every_span(tmp_path):
-    """10 requests make 20 spans (SERVER and CLIENT): recorded, handed on, exported, none
-    dropped or waiting once the collector has them; one export request at least, none
-    failed. The open upstream connections include the idle ones kept for reuse."""
-    upstream, collector = Upstream(), FakeCollector()
+def start_exporting_proxy(tmp_path, upstream, endpoint, env=None):
+    """One worker with the admin listener, a route /api to `upstream`, every request
+    sampled and exported to `endpoint` in batches sent within 200 ms."""
     port, admin = free_port(), free_port()
     config = tmp_path / "hoptrace.yaml"
     config.write_text(f"""
@@ -121,23 +119,47 @@ upstreams:
   up: {{ servers: ["127.0.0.1:{upstream.port}"], keepalive: {{ max_idle: 8 }} }}
 """)
     proxy = Service("hoptrace", [HOPTRACE, "run", "--config", config], {
-        "OTEL_SERVICE_NAME": PROXY_SERVICE, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-        "OTEL_TRACES_SAMPLER": "always_on", **FAST_BATCHES}, tmp_path)
+        "OTEL_SERVICE_NAME": PROXY_SERVICE, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_TRACES_SAMPLER": "always_on", **FAST_BATCHES, **(env or {})}, tmp_path)
     try:
         wait_for_http(f"http://127.0.0.1:{admin}/healthz", process=proxy)
+    except BaseException:
+        proxy.stop()
+        raise
+    return proxy, port, admin
+
+
+def scrape_until(admin, done, timeout):
+    """Scrapes until `done(families)` (workers and exporters hand in their counts as they
+    go), or the deadline; returns the last scrape."""
+    deadline = time.monotonic() + timeout
+    while True:
+        families = scrape(admin)
+        if done(families) or time.monotonic() > deadline:
+            return families
+        time.sleep(0.2)
+
+
+def test_span_export_is_counted_until_the_collector_has_every_span(tmp_path):
+    """10 requests make 20 spans (SERVER and CLIENT): recorded, handed on, exported, none
+    dropped or waiting once the collector has them; one export request at least, none
+    failed. The open upstream connections include the idle ones kept for reuse."""
+    upstream, collector = Upstream(), FakeCollector()
+    proxy, port, admin = start_exporting_proxy(tmp_path, upstream, f"http://127.0.0.1:{collector.port}")
+    try:
         with requests.Session() as session:
             for index in range(10):
                 assert session.get(f"http://127.0.0.1:{port}/api/{index}", timeout=5).status_code == 200
         assert len(collector.wait_for_spans(lambda span: True, 20)) == 20
-        deadline = time.monotonic() + 10
-        while True:
-            families = scrape(admin)
-            exported = sample(families, "hoptrace_spans_exported", "hoptrace_spans_exported_total")
-            connections = sample(families, "hoptrace_upstream_connections", "hoptrace_upstream_connections")
-            if (exported, connections) == (20, 1) or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert exported == 20
+
+        def exported(families):
+            return sample(families, "hoptrace_spans_exported", "hoptrace_spans_exported_total")
+
+        def connections(families):
+            return sample(families, "hoptrace_upstream_connections", "hoptrace_upstream_connections")
+
+        families = scrape_until(admin, lambda found: (exported(found), connections(found)) == (20, 1), timeout=10)
+        assert exported(families) == 20
         assert sample(families, "hoptrace_spans_recorded", "hoptrace_spans_recorded_total") == 20
         assert sample(families, "hoptrace_spans_handed_on", "hoptrace_spans_handed_on_total") == 20
         assert sample(families, "hoptrace_span_queue_spans", "hoptrace_span_queue_spans") == 0
@@ -146,7 +168,7 @@ upstreams:
         assert sample(families, "hoptrace_span_export_requests", "hoptrace_span_export_requests_total") >= 1
         assert sample(families, "hoptrace_span_exports_failed", "hoptrace_span_exports_failed_total") == 0
         # One kept connection (the requests came one after another), idle in its pool.
-        assert connections == 1
+        assert connections(families) == 1
         assert sample(families, "hoptrace_upstream_idle_connections", "hoptrace_upstream_idle_connections") == 1
     finally:
         proxy.stop()
@@ -156,35 +178,19 @@ upstreams:
 
 def test_a_collector_that_is_down_shows_as_failed_exports_and_dropped_spans(tmp_path):
     upstream = Upstream()
-    port, admin, nowhere = free_port(), free_port(), free_port()
-    config = tmp_path / "hoptrace.yaml"
-    config.write_text(f"""
-listen: "127.0.0.1:{port}"
-workers: 1
-admin: "127.0.0.1:{admin}"
-receiver: null
-access_log: off
-routes:
-  - {{ name: api, path_prefix: /api, upstream: up }}
-upstreams:
-  up: {{ servers: ["127.0.0.1:{upstream.port}"] }}
-""")
     # Nothing listens on `nowhere`: each export fails to connect, is retried within the
     # export timeout (1 s here), then given up.
-    proxy = Service("hoptrace", [HOPTRACE, "run", "--config", config], {
-        "OTEL_SERVICE_NAME": PROXY_SERVICE, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{nowhere}",
-        "OTEL_EXPORTER_OTLP_TIMEOUT": "1000", "OTEL_TRACES_SAMPLER": "always_on", **FAST_BATCHES}, tmp_path)
+    nowhere = free_port()
+    proxy, port, admin = start_exporting_proxy(
+        tmp_path, upstream, f"http://127.0.0.1:{nowhere}", {"OTEL_EXPORTER_OTLP_TIMEOUT": "1000"})
     try:
-        wait_for_http(f"http://127.0.0.1:{admin}/healthz", process=proxy)
         assert requests.get(f"http://127.0.0.1:{port}/api/x", timeout=5).status_code == 200
-        deadline = time.monotonic() + 15
-        while True:
-            families = scrape(admin)
-            failed = sample(families, "hoptrace_spans_dropped", "hoptrace_spans_dropped_total", reason="export_failed")
-            if failed == 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert failed == 2
+
+        def failed(families):
+            return sample(families, "hoptrace_spans_dropped", "hoptrace_spans_dropped_total", reason="export_failed")
+
+        families = scrape_until(admin, lambda found: failed(found) == 2, timeout=15)
+        assert failed(families) == 2
         assert sample(families, "hoptrace_span_exports_failed", "hoptrace_span_exports_failed_total") == 1
         assert sample(families, "hoptrace_spans_exported", "hoptrace_spans_exported_total") == 0
         assert sample(families, "hoptrace_span_queue_spans", "hoptrace_span_queue_spans") == 0
